@@ -1,0 +1,1 @@
+"""Command-line interface (``humanparse ...``), built with typer. One module per command."""

@@ -1,0 +1,44 @@
+"""Pieces shared by CLI commands: backend options, output naming, error lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+err_console = Console(stderr=True, highlight=False)
+
+BackendOpt = typer.Option("mediapipe", "--backend", "-b", help="Backend: mediapipe (offline default), m2fp, segformer.")
+MaxPersonsOpt = typer.Option(10, "--max-persons", "-n", min=1, help="Most persons to parse per image.")
+WeightsOpt = typer.Option(None, "--weights", "-w", help="Local weights (checkpoint dir or file) for hub backends.")
+ModelOpt = typer.Option(None, "--model", "-m", help="Model name of the backend (see `humanparse models list`).")
+
+
+def backend_options(max_persons: int, weights: Path | None, model: str | None = None, **extra) -> dict:
+    """Keyword options for :func:`humanparse.get_backend` from CLI flags (None values left out)."""
+    opts = {"max_persons": max_persons, **{k: v for k, v in extra.items() if v is not None}}
+    if weights is not None:
+        opts["weights"] = str(weights)
+    if model is not None:
+        opts["model"] = model
+    return opts
+
+
+def output_stem(src: Path, roots: list[Path]) -> str:
+    """Output file stem for input ``src``: its path relative to the folder given on the command line
+    (so files from sub-folders don't collide), without suffix, with ``/`` kept as sub-folders."""
+    for root in roots:
+        if root.is_dir():
+            try:
+                rel = src.resolve().relative_to(root.resolve())
+                return str(rel.with_suffix(""))
+            except ValueError:
+                continue
+    return src.stem
+
+
+def fail_line(path: Path | str, error: BaseException) -> None:
+    """Print one clear error line naming the file."""
+    msg = str(error).replace(f"{path}: ", "")
+    err_console.print(f"[bold red]error[/] {path}: {msg}")

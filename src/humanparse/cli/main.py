@@ -1,0 +1,50 @@
+"""The ``humanparse`` command. Each sub-command lives in its own module; imports stay lazy for a fast start."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Multi-person human parsing: body parts and clothing, person by person.")
+
+# (command name, module, function). Modules whose optional dependencies are missing are skipped.
+_COMMANDS = [
+    ("parse", "parse", "parse_command"),
+    ("labels", "labels", "labels_command"),
+    ("models", "models", "app"),
+    ("serve", "serve", "serve_command"),
+    ("cutout", "cutout", "cutout_command"),
+    ("video", "video", "video_command"),
+    ("batch", "batch", "batch_command"),
+    ("eval", "eval", "eval_command"),
+]
+
+for _name, _module, _attr in _COMMANDS:
+    try:
+        _obj = getattr(importlib.import_module(f"humanparse.cli.{_module}"), _attr)
+    except (ImportError, AttributeError):
+        continue
+    if isinstance(_obj, typer.Typer):
+        app.add_typer(_obj, name=_name)
+    else:
+        app.command(_name)(_obj)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        from .. import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
