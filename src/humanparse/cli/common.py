@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 BackendOpt = typer.Option("mediapipe", "--backend", "-b", help="Backend: mediapipe (offline default), m2fp, segformer.")
 MaxPersonsOpt = typer.Option(10, "--max-persons", "-n", min=1, help="Most persons to parse per image.")

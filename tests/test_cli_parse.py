@@ -1,0 +1,71 @@
+"""The `humanparse parse` command: plumbing with a fake backend (fast), so failures point at the CLI."""
+
+import hashlib
+import json
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from humanparse.cli.main import app
+
+runner = CliRunner()
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_inputs(root):
+    (root / "sub").mkdir(parents=True)
+    Image.fromarray(np.full((60, 40, 3), 120, np.uint8)).save(root / "a.jpg")
+    Image.fromarray(np.full((50, 50, 3), 90, np.uint8)).save(root / "sub" / "b.png")
+    Image.fromarray(np.full((50, 50, 3), 90, np.uint8)).save(root / "sub" / "a.png")  # same stem as a.jpg
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+
+
+def test_folder_recurses_bad_file_reported_others_continue(tmp_path, fake_backend):
+    src = tmp_path / "in"
+    make_inputs(src)
+    before = {p: digest(p) for p in src.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["parse", str(src), "-o", str(out), "-b", "fake", "-f", "labels,color,json"])
+    assert r.exit_code == 1, r.output
+    assert "broken.jpg" in r.output and "3 of 4 image(s) parsed" in r.output
+    assert (out / "a_labels.png").exists() and (out / "sub" / "a_labels.png").exists()
+    assert (out / "sub" / "b_color.png").exists()
+    data = json.loads((out / "a.json").read_text())
+    assert data["num_persons"] == 1 and data["width"] == 40 and data["height"] == 60
+    assert {p: digest(p) for p in src.rglob("*") if p.is_file()} == before  # inputs untouched
+    assert fake_backend.calls == 3
+
+
+def test_all_good_exits_zero_and_unknown_format_is_rejected(tmp_path, fake_backend):
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(img)
+    r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "fake", "-f", "cutout"])
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "o" / "x_cutout.png").mode == "RGBA"
+    r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "fake", "-f", "gif"])
+    assert r.exit_code == 2 and "unknown format" in r.output
+
+
+def test_output_that_would_overwrite_an_input_is_refused(tmp_path, fake_backend):
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(img)
+    victim = tmp_path / "x_labels.png"
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(victim)
+    before = digest(victim)
+    r = runner.invoke(app, ["parse", str(img), str(victim), "-o", str(tmp_path), "-b", "fake", "-f", "labels"])
+    assert r.exit_code == 1 and "would overwrite an input" in r.output
+    assert digest(victim) == before
+
+
+def test_unknown_backend_and_no_files(tmp_path):
+    img = tmp_path / "x.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(img)
+    r = runner.invoke(app, ["parse", str(img), "-b", "nope"])
+    assert r.exit_code == 2 and "unknown backend" in r.output
+    (tmp_path / "empty").mkdir()
+    r = runner.invoke(app, ["parse", str(tmp_path / "empty")])
+    assert r.exit_code == 2 and "no image files" in r.output

@@ -1,0 +1,93 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from humanparse.io import rle
+from humanparse.parsing import Parsing
+
+
+def two_people() -> Parsing:
+    labels = np.zeros((40, 60), np.uint8)
+    inst = np.zeros((40, 60), np.uint16)
+    labels[5:15, 5:20] = 13   # face of person A
+    labels[15:35, 5:20] = 5   # upper-clothes of A
+    inst[5:35, 5:20] = 7      # id 7 on purpose: renumbered to 1
+    labels[10:30, 40:55] = 2  # hair of B
+    labels[30:38, 40:55] = 18  # left-shoe of B
+    inst[10:38, 40:55] = 9
+    return Parsing.from_maps(labels, inst, "cihp", {7: 0.8, 9: 0.6})
+
+
+def test_from_maps_renumbers_ids_and_computes_persons():
+    p = two_people()
+    assert len(p) == 2 and sorted(np.unique(p.instances).tolist()) == [0, 1, 2]
+    a, b = p.persons
+    assert a.bbox == (5, 5, 20, 35) and a.area == 30 * 15 and a.score == pytest.approx(0.8)
+    assert a.part_areas == {"upper-clothes": 20 * 15, "face": 10 * 15}
+    assert b.bbox == (40, 10, 55, 38) and b.part_areas == {"hair": 300, "left-shoe": 120}
+
+
+def test_from_maps_rejects_bad_shapes_and_classes():
+    with pytest.raises(ValueError, match="must be equal"):
+        Parsing.from_maps(np.zeros((4, 4)), np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="class id 20"):
+        Parsing.from_maps(np.full((2, 2), 20), np.ones((2, 2)))
+
+
+def test_empty_parsing_has_no_persons_and_serialises():
+    p = Parsing.empty(10, 12)
+    assert len(p) == 0 and p.labels.shape == (10, 12) and not p.mask().any()
+    assert p.to_json()["num_persons"] == 0
+
+
+def test_mask_by_parts_and_person():
+    p = two_people()
+    assert p.mask("face").sum() == 150
+    assert p.mask("shoes").sum() == 120  # coarse name
+    assert p.mask(None, person=2).sum() == 28 * 15
+    assert p.mask("face", person=2).sum() == 0
+    with pytest.raises(KeyError):
+        p.mask(None, person=3)
+
+
+def test_colorize_overlay_cutout():
+    p = two_people()
+    rgb = np.full((40, 60, 3), 100, np.uint8)
+    color = p.colorize()
+    assert tuple(color[10, 10]) == tuple(p.label_set.palette[13]) and tuple(color[0, 0]) == (0, 0, 0)
+    ov = p.overlay(rgb, opacity=0.5)
+    assert tuple(ov[0, 0]) == (100, 100, 100)  # background keeps the photo
+    expect = np.round(0.5 * 100 + 0.5 * p.label_set.palette[13].astype(float)).astype(np.uint8)
+    assert tuple(ov[10, 10]) == tuple(expect)
+    cut = p.cutout(rgb, parts="hair")
+    assert cut.shape == (40, 60, 4) and cut[15, 45, 3] == 255 and cut[10, 10, 3] == 0
+    with pytest.raises(ValueError):
+        p.overlay(rgb, opacity=2)
+    with pytest.raises(ValueError):
+        p.cutout(rgb[:10])
+
+
+def test_json_round_trip_with_rle_masks():
+    p = two_people()
+    data = json.loads(json.dumps(p.to_json()))
+    assert data["persons"][0]["masks"]["face"]["size"] == [40, 60]
+    face = rle.decode(data["persons"][0]["masks"]["face"])
+    assert face.sum() == 150 and face[5:15, 5:20].all()
+    q = Parsing.from_json(data)
+    assert np.array_equal(q.labels, p.labels) and np.array_equal(q.instances, p.instances)
+
+
+def test_save_writes_each_format(tmp_path):
+    p = two_people()
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    out = p.save(tmp_path, "labels,instances,color,overlay,cutout,json", stem="x", image=rgb)
+    assert np.array_equal(np.asarray(Image.open(out["labels"])), p.labels)
+    assert np.array_equal(np.asarray(Image.open(out["instances"])), p.instances)
+    assert Image.open(out["cutout"]).mode == "RGBA"
+    assert json.loads(out["json"].read_text())["num_persons"] == 2
+    with pytest.raises(ValueError, match="unknown format"):
+        p.save(tmp_path, "gif")
+    with pytest.raises(ValueError, match="need the image"):
+        p.save(tmp_path, "overlay")
