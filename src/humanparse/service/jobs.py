@@ -1,0 +1,213 @@
+"""What the service does with an upload: check it, parse it, render the requested output.
+
+:func:`check_upload` is cheap (reads the image header only) and runs on the event loop, so bad files are
+refused before they take a queue slot. :func:`parse_job` and :func:`cutout_job` build the CPU-heavy
+work (decode, model, PNG/JSON encoding) that runs in an inference worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..backends.base import Backend
+from ..errors import ImageTooLargeError
+from ..io.image import load_image
+from ..parsing import Parsing
+from .errors import InvalidInputError, UnsupportedMediaError
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+"""Pillow formats the service decodes. Others (EPS/PDF would call Ghostscript, etc.) are refused with 415."""
+
+PARSE_FORMATS = ("json", "labels", "instances", "color", "overlay")
+"""Outputs of ``POST /v1/parse``: JSON, or a PNG: label map (8-bit class ids), instance map (16-bit person
+ids), colour map (RGB), overlay (RGB)."""
+
+MATTING_METHODS = ("off", "fast", "quality")
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def check_upload(data: bytes, content_type: str | None, max_pixels: int, field: str = "image") -> tuple[int, int]:
+    """Validate an uploaded image from its header, without decoding the pixels.
+
+    Args:
+        data: the uploaded bytes.
+        content_type: the part's declared media type (``None``/empty = unknown, accepted).
+        max_pixels: pixel limit (width x height).
+    Returns:
+        ``(width, height)``.
+    Raises:
+        UnsupportedMediaError (415): declared type is not ``image/*`` or ``application/octet-stream``, or the
+            bytes are not an image of :data:`ACCEPTED_FORMATS`.
+        ImageTooLargeError (413): more than ``max_pixels`` pixels.
+        InvalidInputError (422): empty upload, or a header Pillow cannot read.
+    """
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype and not (ctype.startswith("image/") or ctype == "application/octet-stream"):
+        raise UnsupportedMediaError(f"{field}: content type {ctype!r} is not an image; send JPEG, PNG, WebP, BMP, GIF or TIFF")
+    if not data:
+        raise InvalidInputError(f"{field}: empty upload", code="invalid_image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as img:
+                width, height = img.size
+    except UnidentifiedImageError:
+        raise UnsupportedMediaError(f"{field}: not an image of a supported format "
+                                    f"({', '.join(ACCEPTED_FORMATS)})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageTooLargeError(f"{field}: image too large ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InvalidInputError(f"{field}: corrupt image header ({e})", code="invalid_image") from None
+    if width * height > max_pixels:
+        raise ImageTooLargeError(f"{field}: {width}x{height} = {width * height:,} pixels exceeds the "
+                                 f"server limit of {max_pixels:,}")
+    return width, height
+
+
+def parse_color(spec: str) -> tuple[int, int, int]:
+    """``"#rrggbb"``, ``"rrggbb"`` or ``"r,g,b"`` (0..255) to an RGB tuple. Raises InvalidInputError."""
+    s = spec.strip()
+    m = _HEX.match(s)
+    if m:
+        v = m.group(1)
+        return int(v[0:2], 16), int(v[2:4], 16), int(v[4:6], 16)
+    parts = s.split(",")
+    if len(parts) == 3 and all(p.strip().isdigit() and 0 <= int(p) <= 255 for p in parts):
+        return tuple(int(p) for p in parts)  # type: ignore[return-value]
+    raise InvalidInputError(f"background {spec!r}: expected 'transparent', 'blur', '#rrggbb' or 'r,g,b'",
+                            code="invalid_parameter")
+
+
+def parse_background_spec(spec: str | None):
+    """A request's ``background`` value to a :func:`humanparse.compose.composite` background.
+
+    Only ``transparent`` (default), ``blur``, ``#rrggbb`` / ``r,g,b`` are accepted: unlike the CLI's
+    :func:`humanparse.compose.parse_background`, never a file path or URL (a server must not read its own
+    files or fetch remote ones on a client's behalf). Background images come as an upload instead.
+    """
+    s = (spec or "transparent").strip().lower()
+    if s in ("transparent", "none", ""):
+        return "transparent"
+    if s == "blur":
+        return "blur"
+    return parse_color(s)
+
+
+def limit_persons(parsing: Parsing, max_persons: int | None) -> Parsing:
+    """Keep the ``max_persons`` highest-scoring persons (others become background); ids renumbered 1..k."""
+    if max_persons is None or len(parsing.persons) <= max_persons:
+        return parsing
+    keep = sorted(parsing.persons, key=lambda p: (-p.score, p.id))[:max_persons]
+    keep_ids = sorted(p.id for p in keep)
+    lut = np.zeros(len(parsing.persons) + 1, np.uint16)
+    lut[keep_ids] = keep_ids
+    inst = lut[parsing.instances]
+    labels = np.where(inst > 0, parsing.labels, 0).astype(np.uint8)
+    out = Parsing.from_maps(labels, inst, parsing.label_set, {p.id: p.score for p in keep})
+    out.timings = dict(parsing.timings)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- encoding
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 ``(H, W)`` / ``(H, W, 3|4)`` or uint16 ``(H, W)`` array (fast zlib level)."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+class JobResult:
+    """What a worker hands back: the response body, its media type, the parsing and stage timings (s)."""
+
+    __slots__ = ("body", "media_type", "parsing", "timings")
+
+    def __init__(self, body, media_type: str, parsing: Parsing, timings: dict[str, float]) -> None:
+        self.body = body
+        self.media_type = media_type
+        self.parsing = parsing
+        self.timings = timings
+
+
+def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, max_persons: int | None):
+    t0 = time.perf_counter()
+    image = load_image(data, max_pixels=max_pixels)
+    t1 = time.perf_counter()
+    parsing = limit_persons(backend.predict(image), max_persons)
+    t2 = time.perf_counter()
+    return image, parsing, {"decode": t1 - t0, "inference": t2 - t1}
+
+
+def _hair_mask(parsing: Parsing, person: int | None) -> np.ndarray | None:
+    """Hair pixels (the matte's unknown band is widened there), or None if the label set has no hair class."""
+    try:
+        return parsing.mask("hair", person)
+    except KeyError:
+        return None
+
+
+def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, opacity: float = 0.5):
+    """Build the worker job of ``POST /v1/parse``: decode, parse, render ``fmt`` (see :data:`PARSE_FORMATS`).
+
+    The job returns a :class:`JobResult`; for ``json`` the body is the :meth:`Parsing.to_json` dict.
+    """
+    def job(backend: Backend) -> JobResult:
+        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
+        t0 = time.perf_counter()
+        if fmt == "json":
+            parsing.timings.update(timings)
+            body, media = parsing.to_json(), "application/json"
+            body["backend"] = backend.name
+        elif fmt == "labels":
+            body, media = encode_png(parsing.labels), "image/png"
+        elif fmt == "instances":
+            body, media = encode_png(parsing.instances.astype(np.uint16)), "image/png"
+        elif fmt == "color":
+            body, media = encode_png(parsing.colorize()), "image/png"
+        else:
+            body, media = encode_png(parsing.overlay(image, opacity)), "image/png"
+        timings["encode"] = time.perf_counter() - t0
+        return JobResult(body, media, parsing, timings)
+
+    return job
+
+
+def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str | None, person: int | None,
+               background, matting: str, background_data: bytes | None = None):
+    """Build the worker job of ``POST /v1/cutout``: parse, select parts/person, matte, composite.
+
+    Args:
+        parts: comma-separated part names (see :func:`humanparse.labels.resolve_parts`); ``None`` = whole person.
+        person: instance id to keep; ``None`` = all persons.
+        background: result of :func:`parse_background_spec` (ignored when ``background_data`` is given).
+        matting: ``off`` | ``fast`` | ``quality`` (see :func:`humanparse.compose.alpha_matte`).
+        background_data: an uploaded background image (already checked), resized to cover.
+    The job returns a :class:`JobResult` with an RGBA PNG (transparent background) or an RGB PNG.
+    Raises (in the job): InvalidInputError for an unknown part or person id.
+    """
+    def job(backend: Backend) -> JobResult:
+        from .. import compose
+
+        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
+        t0 = time.perf_counter()
+        try:
+            mask = parsing.mask(parts, person)
+        except KeyError as e:
+            raise InvalidInputError(str(e.args[0]) if e.args else str(e), code="invalid_parameter") from None
+        bg = load_image(background_data, max_pixels=max_pixels) if background_data is not None else background
+        alpha = compose.alpha_matte(image, mask, method=matting, hair=_hair_mask(parsing, person))
+        timings["matting"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        out = compose.composite(image, alpha, bg)
+        body = encode_png(out)
+        timings["encode"] = time.perf_counter() - t1
+        return JobResult(body, "image/png", parsing, timings)
+
+    return job
