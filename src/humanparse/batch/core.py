@@ -1,0 +1,219 @@
+"""What a batch job is, shared by the local and Ray engines: planning, one-file processing, the report.
+
+A job parses every image under an input folder into ``Parsing.save`` outputs under an output folder,
+keeping sub-folders. It is *resumable*: an input whose outputs all exist is skipped, and outputs are
+written to a hidden temporary folder inside the output folder and moved into place with atomic
+renames (``os.replace``), so an existing output is always complete. Inputs are only ever read.
+Failures are per file: recorded in the report (``batch_report.jsonl``, one JSON object per input)
+and never stop the job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import HumanParseError
+from ..parsing import FORMATS
+
+REPORT_NAME = "batch_report.jsonl"
+PARTIAL_PREFIX = ".humanparse-partial-"
+DEFAULT_FORMATS = ("labels", "color", "overlay", "json")
+
+
+class BatchError(HumanParseError, ValueError):
+    """The job as a whole cannot run: missing input folder, bad formats, output folder = input folder."""
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input image. ``rel``: path relative to the input folder (as in the report);
+    ``stem``: output stem relative to the output folder (sub-folders kept, suffix dropped)."""
+
+    src: Path
+    rel: str
+    stem: str
+
+    def targets(self, out_dir: Path, formats) -> list[Path]:
+        """Output files of this item, named as :meth:`humanparse.Parsing.save` names them."""
+        base = Path(out_dir) / self.stem
+        return [base.with_name(f"{base.name}.json") if f == "json" else base.with_name(f"{base.name}_{f}.png")
+                for f in formats]
+
+
+@dataclass
+class BatchPlan:
+    """The work of one run: ``todo`` items to process, ``skipped`` items already complete."""
+
+    in_dir: Path
+    out_dir: Path
+    formats: tuple[str, ...]
+    todo: list[BatchItem] = field(default_factory=list)
+    skipped: list[BatchItem] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.todo) + len(self.skipped)
+
+
+@dataclass
+class BatchSummary:
+    """Counts of one run, the report path, and ``failures`` as ``[(input, error message)]``."""
+
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    report: Path
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse_formats(formats) -> tuple[str, ...]:
+    """``"labels,json"`` or a sequence -> tuple of :data:`humanparse.parsing.FORMATS` names.
+
+    Raises:
+        BatchError: empty or unknown format.
+    """
+    items = [f.strip() for f in (formats.split(",") if isinstance(formats, str) else formats) if f.strip()]
+    bad = [f for f in items if f not in FORMATS]
+    if bad or not items:
+        raise BatchError(f"unknown or no format(s) {bad}; choose from {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(items))
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False) -> BatchPlan:
+    """List the images under ``in_dir`` (recursively; see :data:`humanparse.io.image.IMAGE_SUFFIXES`)
+    and split them into work to do and inputs whose outputs are complete (skipped unless ``overwrite``).
+
+    Files inside ``out_dir`` are never taken as inputs (so ``out_dir`` may live inside ``in_dir``).
+    Two inputs that differ only by suffix (``a.jpg``, ``a.png``) get stems ``a_jpg`` and ``a_png``.
+
+    Raises:
+        BatchError: ``in_dir`` is not a folder, ``out_dir`` is ``in_dir``, or bad ``formats``.
+    """
+    from ..io.image import iter_image_files
+
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    fmts = parse_formats(formats)
+    if not in_dir.is_dir():
+        raise BatchError(f"{in_dir}: not a folder")
+    if out_dir.exists() and out_dir.resolve() == in_dir.resolve():
+        raise BatchError(f"output folder {out_dir} is the input folder; choose another --out")
+    files = [f for f in iter_image_files([in_dir]) if not (out_dir.exists() and _is_within(f, out_dir))]
+    rels = [f.relative_to(in_dir).as_posix() for f in files]
+    plain = [str(Path(r).with_suffix("")) for r in rels]
+    counts: dict[str, int] = {}
+    for s in plain:
+        counts[s] = counts.get(s, 0) + 1
+    plan = BatchPlan(in_dir, out_dir, fmts)
+    for f, rel, stem in zip(files, rels, plain):
+        if counts[stem] > 1:
+            stem = f"{stem}_{Path(rel).suffix.lstrip('.').lower()}"
+        item = BatchItem(f, rel, stem)
+        done = all(t.is_file() for t in item.targets(out_dir, fmts))
+        (plan.skipped if done and not overwrite else plan.todo).append(item)
+    return plan
+
+
+def process_item(item: BatchItem, backend, out_dir, formats) -> dict:
+    """Parse one image and commit its outputs atomically. Never raises for a per-file problem.
+
+    Args:
+        item: the input; backend: a loaded :class:`humanparse.backends.base.Backend`;
+        out_dir: output folder; formats: output formats (:data:`humanparse.parsing.FORMATS`).
+    Returns:
+        a report record: ``{"input", "status": "done"|"failed", "outputs": [paths relative to out_dir],
+        "persons", "seconds"}``, with ``"error": "<ExceptionType>: message"`` when failed.
+    """
+    from ..io.image import load_image
+
+    out_dir = Path(out_dir)
+    t0 = time.perf_counter()
+    record: dict = {"input": item.rel}
+    tmp = None
+    try:
+        targets = item.targets(out_dir, formats)
+        if any(t.exists() and t.resolve() == item.src.resolve() for t in targets):
+            raise BatchError(f"output would overwrite the input {item.src}")
+        image = load_image(item.src)
+        parsing = backend.predict(image)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=out_dir))
+        written = parsing.save(tmp, formats, stem=Path(item.stem).name, image=image)
+        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        for fmt, target in zip(formats, targets):
+            os.replace(written[fmt], target)
+        record.update(status="done", outputs=[t.relative_to(out_dir).as_posix() for t in targets],
+                      persons=len(parsing))
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch; the report says why
+        record.update(status="failed", error=f"{type(e).__name__}: {e}")
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    record["seconds"] = round(time.perf_counter() - t0, 4)
+    return record
+
+
+def clean_partials(out_dir) -> int:
+    """Remove temporary folders left in ``out_dir`` by an interrupted run. Returns how many."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return 0
+    stale = [p for p in out_dir.glob(f"{PARTIAL_PREFIX}*") if p.is_dir()]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(stale)
+
+
+class Report:
+    """The per-run report ``<out_dir>/batch_report.jsonl`` (rewritten each run, one line per input,
+    flushed line by line so it survives a crash) plus the running :class:`BatchSummary`."""
+
+    def __init__(self, plan: BatchPlan) -> None:
+        plan.out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = plan.out_dir / REPORT_NAME
+        self._fh = open(self.path, "w", encoding="utf-8")
+        self._t0 = time.perf_counter()
+        self.summary = BatchSummary(plan.total, 0, 0, 0, 0.0, self.path)
+        for item in plan.skipped:
+            self.add({"input": item.rel, "status": "skipped",
+                      "outputs": [t.relative_to(plan.out_dir).as_posix() for t in item.targets(plan.out_dir,
+                                                                                               plan.formats)]})
+
+    def add(self, record: dict) -> None:
+        """Write one record and count it."""
+        self._fh.write(json.dumps(record) + "\n")
+        self._fh.flush()
+        status = record["status"]
+        if status == "failed":
+            self.summary.failed += 1
+            self.summary.failures.append((record["input"], record.get("error", "")))
+        elif status == "skipped":
+            self.summary.skipped += 1
+        else:
+            self.summary.done += 1
+
+    def close(self) -> BatchSummary:
+        """Close the file and return the summary (with elapsed ``seconds``)."""
+        self._fh.close()
+        self.summary.seconds = time.perf_counter() - self._t0
+        return self.summary
+
+
+def read_report(path) -> list[dict]:
+    """The records of a ``batch_report.jsonl``."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,74 @@
+"""``humanparse video IN -o OUT``: remove or replace the background of every person in a video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console
+
+
+def video_command(
+    src: Path = typer.Argument(..., help="Input video (any format FFmpeg reads)."),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="Output video: .mp4, .mov, .webm or .mkv (transparency: .webm, .mov, .mkv)."),
+    background: str = typer.Option(None, "--background", "--bg",
+                                   help="transparent | blur | blur:SIGMA | #rrggbb | r,g,b | colour name | image "
+                                        "file. Default: transparent for .webm/.mov/.mkv, green (#00ff00) otherwise."),
+    matting: str = typer.Option("fast", "--matting", help="Alpha matte: off (hard mask) or fast (guided filter)."),
+    smooth: str = typer.Option("flow", "--smooth", help="Temporal smoothing against flicker: off, ema or flow."),
+    strength: float = typer.Option(None, "--strength", min=0.0, max=0.99,
+                                   help="Smoothing strength in [0, 1) (default: ema 0.6, flow 0.7)."),
+    parts: str = typer.Option(None, "--parts",
+                              help="Keep only these parts, e.g. 'hair,face' (default: whole persons)."),
+    masks: Path = typer.Option(None, "--masks", help="Also write the part colour map as a video (e.g. masks.mp4)."),
+    max_frames: int = typer.Option(None, "--max-frames", min=1, help="Process only the first N frames."),
+    backend: str = BackendOpt,
+    max_persons: int = MaxPersonsOpt,
+    weights: Path = WeightsOpt,
+    model: str = ModelOpt,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Cut every person out of a video frame by frame, smooth the matte over time, and put them on a new
+    background (or keep transparency). Audio, frame rate and timestamps are kept."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..api import load_backend
+    from ..errors import HumanParseError
+    from ..video import SMOOTHING_MODES, VideoOptions, process_video
+
+    if matting not in ("off", "fast"):
+        raise typer.BadParameter(f"{matting!r}: choose off or fast", param_hint="--matting")
+    if smooth not in SMOOTHING_MODES:
+        raise typer.BadParameter(f"{smooth!r}: choose from {', '.join(SMOOTHING_MODES)}", param_hint="--smooth")
+    if not src.is_file():
+        err_console.print(f"[bold red]error[/] {src}: no such file")
+        raise typer.Exit(2)
+    try:
+        model_ = load_backend(backend, **backend_options(max_persons, weights, model))
+    except HumanParseError as e:
+        err_console.print(f"[bold red]error[/] {e}")
+        raise typer.Exit(2)
+    opts = VideoOptions(background=background, matting=matting, smooth=smooth, strength=strength, parts=parts,
+                        masks_path=masks, max_frames=max_frames)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[speed]} frames/s"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
+        task = bar.add_task("video", total=None, speed="-")
+
+        def tick(done: int, expected: int) -> None:
+            speed = bar.tasks[0].speed
+            bar.update(task, completed=done, total=expected or None, speed=f"{speed:.1f}" if speed else "-")
+
+        try:
+            result = process_video(src, out, model_, opts, progress=tick)
+        except (HumanParseError, ValueError, KeyError, OSError) as e:
+            err_console.print(f"[bold red]error[/] {src}: {e}")
+            raise typer.Exit(1)
+    if not quiet:
+        extra = f", part masks in {result.masks}" if result.masks else ""
+        err_console.print(
+            f"{result.frames} frame(s) in {result.seconds:.1f} s ({result.fps:.1f} frames/s); audio {result.audio}; "
+            f"flicker {result.flicker_raw:.4f} -> {result.flicker:.4f} (smoothing {smooth}); "
+            f"written {result.output}{extra}")

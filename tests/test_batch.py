@@ -1,0 +1,167 @@
+"""Batch parsing: resumable, atomic outputs, per-file errors in a report, inputs never touched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from humanparse.backends.base import Backend
+from humanparse.batch import BatchError, plan_batch, read_report, run_local
+from humanparse.batch.core import PARTIAL_PREFIX, REPORT_NAME
+from humanparse.parsing import Parsing
+
+
+class CountingBackend(Backend):
+    """Fake backend: bright pixels are one person's upper-clothes. Counts calls; can fail on a given size."""
+
+    name = "counting"
+    label_set = "cihp"
+
+    def __init__(self, fail_width: int | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.calls = 0
+        self.fail_width = fail_width
+
+    def predict(self, image: np.ndarray) -> Parsing:
+        self.calls += 1
+        if image.shape[1] == self.fail_width:
+            raise RuntimeError("model exploded")
+        m = image.mean(axis=2) > 110
+        return Parsing.from_maps(np.where(m, 5, 0), m.astype(np.uint16))
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    astro = skimage.data.astronaut()
+    Image.fromarray(astro[::4, ::4]).save(src / "a.jpg", quality=90)
+    Image.fromarray(astro[::3, ::3]).save(src / "b.png")
+    Image.fromarray(skimage.data.chelsea()[::2, ::2]).save(src / "sub" / "c.jpg")
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    (src / "notes.txt").write_text("not an image, not an input")
+    return src
+
+
+FORMATS = "labels,json,color"
+
+
+def test_corrupt_file_is_reported_and_the_rest_finish(photos, tmp_path):
+    out = tmp_path / "out"
+    before = tree_hashes(photos)
+    backend = CountingBackend()
+    summary = run_local(plan_batch(photos, out, FORMATS), backend)
+    assert (summary.total, summary.done, summary.failed, summary.skipped) == (4, 3, 1, 0)
+    assert backend.calls == 3
+    records = {r["input"]: r for r in read_report(out / REPORT_NAME)}
+    assert set(records) == {"a.jpg", "b.png", "sub/c.jpg", "broken.jpg"}
+    bad = records["broken.jpg"]
+    assert bad["status"] == "failed" and "ImageError" in bad["error"] and "broken.jpg" in bad["error"]
+    for stem in ("a", "b", "sub/c"):
+        for suffix in ("_labels.png", "_color.png", ".json"):
+            assert (out / f"{stem}{suffix}").is_file(), f"{stem}{suffix}"
+    labels = np.asarray(Image.open(out / "a_labels.png"))
+    assert labels.shape == (128, 128) and set(np.unique(labels)) <= {0, 5} and (labels == 5).any()
+    assert not list(out.glob(f"{PARTIAL_PREFIX}*")), "temporary folders must be cleaned up"
+    assert tree_hashes(photos) == before, "inputs must never change"
+
+
+def test_second_run_skips_done_files_without_inference(photos, tmp_path):
+    out = tmp_path / "out"
+    run_local(plan_batch(photos, out, FORMATS), CountingBackend())
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    backend = CountingBackend()
+    summary = run_local(plan_batch(photos, out, FORMATS), backend)
+    assert backend.calls == 0
+    assert (summary.done, summary.skipped, summary.failed) == (0, 3, 1)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == mtimes
+    statuses = {r["input"]: r["status"] for r in read_report(out / REPORT_NAME)}
+    assert statuses == {"a.jpg": "skipped", "b.png": "skipped", "sub/c.jpg": "skipped", "broken.jpg": "failed"}
+    # An incomplete item (one output missing) is redone; --overwrite redoes everything.
+    (out / "b_color.png").unlink()
+    backend = CountingBackend()
+    assert run_local(plan_batch(photos, out, FORMATS), backend).done == 1 and backend.calls == 1
+    backend = CountingBackend()
+    assert run_local(plan_batch(photos, out, FORMATS, overwrite=True), backend).done == 3 and backend.calls == 3
+
+
+def test_backend_crash_on_one_file_leaves_no_partial_outputs(photos, tmp_path):
+    out = tmp_path / "out"
+    (out / f"{PARTIAL_PREFIX}stale").mkdir(parents=True)          # left by a killed run
+    backend = CountingBackend(fail_width=171)                     # b.png is 512 / 3 -> 171 px wide
+    summary = run_local(plan_batch(photos, out, FORMATS), backend)
+    assert summary.failed == 2 and summary.done == 2
+    errors = dict(summary.failures)
+    assert "RuntimeError: model exploded" == errors["b.png"]
+    assert not list(out.glob("b_*")) and not (out / "b.json").exists(), "a failed item must leave no output"
+    assert not list(out.glob(f"{PARTIAL_PREFIX}*"))
+
+
+def test_thread_workers_give_identical_outputs(photos, tmp_path):
+    run_local(plan_batch(photos, tmp_path / "one", FORMATS), CountingBackend())
+    summary = run_local(plan_batch(photos, tmp_path / "two", FORMATS), CountingBackend, workers=2)
+    assert summary.done == 3
+    one, two = tree_hashes(tmp_path / "one"), tree_hashes(tmp_path / "two")
+    one.pop(REPORT_NAME), two.pop(REPORT_NAME)
+    assert one == two and len(one) == 9
+    with pytest.raises(ValueError, match="factory"):
+        run_local(plan_batch(photos, tmp_path / "three", FORMATS), CountingBackend(), workers=2)
+
+
+def test_output_inside_input_is_not_rescanned_and_stems_do_not_collide(photos, tmp_path):
+    Image.fromarray(skimage.data.astronaut()[::8, ::8]).save(photos / "a.png")      # a.jpg and a.png
+    out = photos / "parsed"
+    first = run_local(plan_batch(photos, out, "labels"), CountingBackend())
+    assert first.total == 5 and first.done == 4
+    assert (out / "a_jpg_labels.png").is_file() and (out / "a_png_labels.png").is_file()
+    plan = plan_batch(photos, out, "labels")
+    assert plan.total == 5 and len(plan.todo) == 1 and plan.todo[0].rel == "broken.jpg"
+
+
+def test_bad_jobs_raise_clear_errors(photos, tmp_path):
+    with pytest.raises(BatchError, match="not a folder"):
+        plan_batch(tmp_path / "missing", tmp_path / "out")
+    with pytest.raises(BatchError, match="is the input folder"):
+        plan_batch(photos, photos)
+    with pytest.raises(BatchError, match="unknown"):
+        plan_batch(photos, tmp_path / "out", "labels,thumbnail")
+
+
+def test_cli_batch_exit_code_summary_and_resume(photos, tmp_path):
+    """Real default backend on one real photo (plus the broken file): exit 1, summary, then a resumed run."""
+    from typer.testing import CliRunner
+
+    from humanparse.cli.main import app
+    from humanparse.paths import shared_data_dir
+
+    data = shared_data_dir()
+    if data is None:
+        pytest.skip("../shared/data not found: set HUMANPARSE_SHARED_DATA to the evaluation data folder")
+    src = tmp_path / "real"
+    src.mkdir()
+    (src / "jockey.jpg").write_bytes((data / "unlabeled_photos" / "images" / "jockey.jpg").read_bytes())
+    (src / "broken.jpg").write_bytes(b"garbage")
+    out = tmp_path / "real_out"
+    r = CliRunner().invoke(app, ["batch", str(src), "-o", str(out), "-f", "labels,json"])
+    assert r.exit_code == 1, r.output
+    assert "1 done" in r.output and "1 failed" in r.output and "broken.jpg" in r.output
+    labels = np.asarray(Image.open(out / "jockey_labels.png"))
+    assert labels.shape == (426, 640) and (labels > 0).mean() > 0.01
+    stamp = os.stat(out / "jockey_labels.png").st_mtime_ns
+    os.remove(src / "broken.jpg")
+    r = CliRunner().invoke(app, ["batch", str(src), "-o", str(out), "-f", "labels,json"])
+    assert r.exit_code == 0 and "1 skipped" in r.output
+    assert os.stat(out / "jockey_labels.png").st_mtime_ns == stamp
+    r = CliRunner().invoke(app, ["batch", str(src), "-o", str(out), "--engine", "spark"])
+    assert r.exit_code == 2 and "spark" in r.output
