@@ -1,0 +1,127 @@
+"""``humanparse cutout`` end to end on a real photo (skimage's astronaut) with the default backend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from humanparse.cli.main import app
+from humanparse.compose.trimap import dilate, erode
+
+GREEN = (0, 255, 0)
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def parsing(astronaut):
+    from humanparse.api import load_backend
+
+    return load_backend("mediapipe").predict(astronaut)
+
+
+@pytest.fixture()
+def inputs(tmp_path, astronaut):
+    d = tmp_path / "in"
+    d.mkdir()
+    Image.fromarray(astronaut).save(d / "astronaut.png")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    return d
+
+
+def run(*args):
+    result = CliRunner().invoke(app, ["cutout", *map(str, args)])
+    return result, result.stderr if hasattr(result, "stderr") else result.output
+
+
+def test_corrupt_file_alongside_good_one(inputs, tmp_path, astronaut, parsing):
+    out = tmp_path / "out"
+    result, err = run(inputs, "-o", out, "--bg", "#00ff00")
+    assert result.exit_code == 1
+    assert "broken.jpg" in err and "error" in err
+    assert not (out / "broken_cutout.png").exists()
+    img = np.asarray(Image.open(out / "astronaut_cutout.png"))
+    assert img.shape == astronaut.shape
+    inside = erode(parsing.mask(), 20)
+    outside = ~dilate(parsing.mask(), 40)
+    assert inside.sum() > 10_000 and outside.sum() > 10_000
+    np.testing.assert_array_equal(img[inside], astronaut[inside])
+    assert (img[outside] == GREEN).all()
+
+
+def test_alpha_only_is_fractional_along_hair(inputs, tmp_path, parsing):
+    out = tmp_path / "out"
+    result, err = run(inputs / "astronaut.png", "-o", out, "--alpha-only", "--matting", "quality")
+    assert result.exit_code == 0, err
+    alpha = np.asarray(Image.open(out / "astronaut_alpha.png"))
+    assert alpha.ndim == 2
+    hair = parsing.mask("hair")
+    edge = dilate(hair, 8) & ~erode(hair, 8) & ~dilate(parsing.mask() & ~hair, 3)   # hair/background border
+    frac = (alpha > 0) & (alpha < 255)
+    assert edge.sum() > 500
+    assert frac[edge].mean() > 0.2
+    assert (alpha[erode(parsing.mask(), 30)] == 255).all() and (alpha[~dilate(parsing.mask(), 40)] == 0).all()
+
+
+def test_keep_parts_of_one_person_transparent(inputs, tmp_path, parsing):
+    out = tmp_path / "out"
+    result, err = run(inputs / "astronaut.png", "-o", out, "--keep", "hair,face", "--person", "1")
+    assert result.exit_code == 0, err
+    rgba = np.asarray(Image.open(out / "astronaut_cutout.png"))
+    assert rgba.shape[2] == 4
+    head = parsing.mask("hair,face")
+    assert (rgba[..., 3][erode(head, 16)] == 255).all()
+    assert (rgba[..., 3][~dilate(head, 30)] == 0).all()
+    assert (rgba[..., 3][erode(parsing.mask("upper-clothes"), 10)] == 0).all()
+
+
+def test_preset_and_layers(inputs, tmp_path, parsing):
+    out = tmp_path / "out"
+    result, err = run(inputs / "astronaut.png", "-o", out, "--preset", "upper", "--layers", "--matting", "off")
+    assert result.exit_code == 0, err
+    mask = np.asarray(Image.open(out / "astronaut_agnostic-upper_mask.png")) > 0
+    assert mask[parsing.mask("upper-clothes")].mean() > 0.99
+    assert not mask[parsing.mask("face,hair")].any()
+    agn = np.asarray(Image.open(out / "astronaut_agnostic-upper.png"))
+    assert (agn[mask] == 128).all()
+    manifest = json.loads((out / "astronaut_layers" / "manifest.json").read_text())
+    files = sorted(p.name for p in (out / "astronaut_layers").glob("*.png"))
+    assert sorted(l["file"] for l in manifest["layers"]) == files
+    assert {l["part"] for l in manifest["layers"]} == set(parsing.person(1).part_areas)
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["--matting", "bogus"], "--matting"),
+    (["--keep", "tail"], "tail"),
+    (["--bg", "not-a-colour"], "not-a-colour"),
+    (["--preset", "hat"], "--preset"),
+    (["--person", "x"], "--person"),
+    (["--preset", "upper", "--alpha-only"], "--alpha-only"),
+])
+def test_bad_options_exit_2_with_message(inputs, tmp_path, args, hint):
+    result, err = run(inputs / "astronaut.png", "-o", tmp_path / "out", *args)
+    assert result.exit_code == 2
+    assert hint in err
+
+
+def test_missing_person_and_never_overwrite_inputs(tmp_path, astronaut):
+    d = tmp_path / "in"
+    d.mkdir()
+    Image.fromarray(astronaut).save(d / "x.png")
+    Image.fromarray(astronaut[::2, ::2]).save(d / "x_cutout.png")      # looks like an output of x.png
+    before = (d / "x_cutout.png").read_bytes()
+    result, err = run(d, "-o", d)                                       # the folder: both files are inputs
+    assert result.exit_code == 1 and "overwrite an input" in err and "x.png" in err
+    assert (d / "x_cutout_cutout.png").exists()                          # the other input was processed
+    assert (d / "x_cutout.png").read_bytes() == before
+    result, err = run(d / "x.png", "-o", tmp_path / "out", "--person", "5")
+    assert result.exit_code == 1 and "no person 5" in err
