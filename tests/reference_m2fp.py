@@ -131,12 +131,15 @@ def build_reference(model_cfg: dict, model_dir: str | Path = "."):
     return model.eval()
 
 
-def randomize_(model: torch.nn.Module, seed: int = 0, class_gain: float = 8.0) -> torch.nn.Module:
+def randomize_(model: torch.nn.Module, seed: int = 0, class_gain: float = 8.0,
+               human_bias: float = 4.0) -> torch.nn.Module:
     """Give ``model`` reproducible random weights that produce confident, varied outputs.
 
     BN statistics get random positive variances, all other tensors small Gaussian values;
     ``class_embed`` is scaled by ``class_gain`` so class scores are peaky (as in a trained model),
-    otherwise every score would sit near 1/22 and the instance post-process would return nothing.
+    otherwise every score would sit near 1/22 and the instance post-process would return nothing;
+    the "human" logit gets ``human_bias``; queries are made distinct and the common response of the
+    mask features is removed, so that queries predict different classes and masks.
     """
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -153,8 +156,16 @@ def randomize_(model: torch.nn.Module, seed: int = 0, class_gain: float = 8.0) -
                 fan_in = t[0].numel() if t.dim() > 1 else t.numel()
                 std = (1.0 / max(fan_in, 1)) ** 0.5 if t.dim() > 1 else 0.05
                 t.copy_(torch.randn(t.shape, generator=g) * std)
+            if "query_feat" in name or "query_embed" in name:
+                t.copy_(torch.randn(t.shape, generator=g))  # distinct queries...
+            if "predictor.transformer_" in name and ("out_proj" in name or "linear2" in name):
+                t.mul_(0.1)  # ...that stay distinct through the decoder layers
             if "class_embed" in name:
                 t.mul_(class_gain)
+            if "class_embed.bias" in name:
+                t[-2] += human_bias  # some queries predict "human" (class num_parsing)
+            if "pixel_decoder.mask_features" in name:  # remove the common (all-pixel) mask response
+                t.sub_(t.mean(dim=1, keepdim=True) if t.dim() > 1 else t)
     return model
 
 
@@ -167,7 +178,7 @@ def reference_forward(model, image_chw: torch.Tensor, height: int | None = None,
     h, w = image_chw.shape[-2:]
     batched = [{"image": image_chw, "height": height or h, "width": width or w}]
     with torch.no_grad():
-        out = model({"batched_inputs": batched})
+        out = model.forward({"batched_inputs": batched})
         outputs = {"pred_logits": out["outputs"]["pred_logits"].clone(),
                    "pred_masks": out["outputs"]["pred_masks"].clone()}
         post = model.postprocess(out)["eval_result"][0]
@@ -196,3 +207,20 @@ def reference_maps(parsing: dict, num_parsing: int = 20) -> tuple[np.ndarray, np
         scores.append(float(humans[order[r - 1]]["score"]))
     inst[labels == 0] = 0
     return labels, inst, scores
+
+
+def blob_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A reproducible ``(H, W, 3)`` uint8 test picture: coloured ellipses on a gradient.
+
+    Large uniform regions give random-weight networks spatially varied masks (pure noise does not).
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    img = np.stack([xx / width * 255, yy / height * 255, np.full_like(xx, 128)], -1)
+    for _ in range(6):
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        ry, rx = rng.uniform(0.1, 0.4) * height, rng.uniform(0.1, 0.4) * width
+        inside = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1
+        img[inside] = rng.uniform(0, 255, 3)
+    img += rng.normal(0, 4, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)

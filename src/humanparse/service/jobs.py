@@ -145,14 +145,6 @@ def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, max_person
     return image, parsing, {"decode": t1 - t0, "inference": t2 - t1}
 
 
-def _hair_mask(parsing: Parsing, person: int | None) -> np.ndarray | None:
-    """Hair pixels (the matte's unknown band is widened there), or None if the label set has no hair class."""
-    try:
-        return parsing.mask("hair", person)
-    except KeyError:
-        return None
-
-
 def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, opacity: float = 0.5):
     """Build the worker job of ``POST /v1/parse``: decode, parse, render ``fmt`` (see :data:`PARSE_FORMATS`).
 
@@ -198,11 +190,12 @@ def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str
         image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
         t0 = time.perf_counter()
         try:
-            mask = parsing.mask(parts, person)
+            # The outline against the background is matted; boundaries between kept and removed
+            # parts of one person stay hard (see compose.selection_alpha).
+            alpha = compose.selection_alpha(image, parsing, keep=parts, person=person, method=matting)
         except KeyError as e:
             raise InvalidInputError(str(e.args[0]) if e.args else str(e), code="invalid_parameter") from None
         bg = load_image(background_data, max_pixels=max_pixels) if background_data is not None else background
-        alpha = compose.alpha_matte(image, mask, method=matting, hair=_hair_mask(parsing, person))
         timings["matting"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         out = compose.composite(image, alpha, bg)
