@@ -228,6 +228,12 @@ def test_labels_models_health_openapi_docs(client):
     assert "multipart/form-data" in paths["/v1/parse"]["post"]["requestBody"]["content"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # The docs page works offline: every script/stylesheet comes from this server, none from a CDN.
+    import re
+
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', docs.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    assert all(client.get(a).status_code == 200 for a in assets)
 
 
 def test_web_ui_is_served(client):

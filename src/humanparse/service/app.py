@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -104,7 +105,9 @@ def create_app(backend: str | Backend = DEFAULT_BACKEND, backend_options: dict |
             app.state.pool = None
             pool.stop()
 
-    app = FastAPI(
+    # FastAPIOffline serves the Swagger UI / ReDoc assets from the installed package, not a CDN,
+    # so /docs works on machines without internet.
+    app = FastAPIOffline(
         title="humanparse",
         version=__version__,
         summary="Multi-person human parsing: body parts and clothing, person by person.",
