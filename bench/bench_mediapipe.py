@@ -1,0 +1,178 @@
+"""Latency of the offline ``mediapipe`` backend, and (``--eval``) its accuracy on the shared CIHP images.
+
+Usage: .venv/bin/python bench/bench_mediapipe.py [--runs N] [--eval] [--ccp N]
+
+Latency: one real multi-person photo (../shared/data/unlabeled_photos/office_group.jpg when present,
+else astronaut + Grace Hopper side by side) resized to 640 px and 1280 px longest side; one warm-up
+call, then ``--runs`` timed calls of ``predict`` (default 5). Prints median wall-clock ms, images/s and
+median CPU ms of this process (all threads; less sensitive to other load on the machine).
+
+``--eval``: on ../shared/data/multi_person (6 CIHP images, 2-7 persons), CIHP-20 pixel accuracy and mIoU
+(classes present in the ground truth, background included; confusion summed over all images, see
+:mod:`humanparse.eval.metrics`), the same for a naive baseline (every pixel of our persons =
+upper-clothes), found vs true person counts, and per image the mean over true persons of the best IoU
+with a predicted person (true persons from the approximate instance maps in ``instances_approx/``).
+``--ccp N``: coarse-class pixel accuracy and mIoU on the first N photos of ../shared/data/ccp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+
+def _photo() -> tuple[str, np.ndarray]:
+    from humanparse.io.image import load_image
+    from humanparse.paths import shared_data_dir
+
+    root = shared_data_dir()
+    path = root / "unlabeled_photos" / "images" / "office_group.jpg" if root else None
+    if path is not None and path.is_file():
+        return path.name, load_image(path)
+    import matplotlib.cbook as cbook
+    from PIL import Image
+    from skimage import data
+
+    a = data.astronaut()
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        g = Image.open(f).convert("RGB")
+    g = np.asarray(g.resize((round(g.width * 512 / g.height), 512), Image.BILINEAR))
+    return "astronaut+grace_hopper", np.concatenate([a, g], 1)
+
+
+def _resize(img: np.ndarray, longest: int) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    s = longest / max(h, w)
+    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+
+
+def latency(backend, runs: int) -> None:
+    name, img = _photo()
+    print(f"latency of mediapipe backend on {name} (warm-up 1, runs {runs})")
+    print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(f"{'size':>11} {'persons':>7} {'median ms':>10} {'img/s':>6} {'cpu ms':>7}")
+    for longest in (640, 1280):
+        x = _resize(img, longest)
+        n = len(backend.predict(x))  # warm-up
+        times, cpu = [], []
+        for _ in range(runs):
+            t, c = time.perf_counter(), time.process_time()
+            backend.predict(x)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        med = statistics.median(times)
+        print(f"{x.shape[1]:>5}x{x.shape[0]:<5} {n:>7} {med * 1000:>10.0f} {1 / med:>6.2f} "
+              f"{statistics.median(cpu) * 1000:>7.0f}")
+
+
+def _best_iou(person: np.ndarray, instances: np.ndarray) -> float:
+    """Largest IoU between one true person mask and any predicted person of ``instances``."""
+    best = 0.0
+    for k in np.unique(instances[person]):
+        if k:
+            pred = instances == k
+            best = max(best, float((person & pred).sum() / (person | pred).sum()))
+    return best
+
+
+def evaluate(backend) -> None:
+    from PIL import Image
+
+    from humanparse.eval.confusion import confusion_matrix
+    from humanparse.eval.metrics import class_iou, mean_iou, pixel_accuracy
+    from humanparse.io.image import load_image
+    from humanparse.labels import get_label_set
+    from humanparse.paths import shared_data_dir
+
+    root = shared_data_dir()
+    if root is None or not (root / "multi_person").is_dir():
+        print("--eval: ../shared/data/multi_person not found; skipped")
+        return
+    ls = get_label_set("cihp")
+    k = len(ls)
+    truth = {"0000002": 2, "0002190": 2, "0005008": 7, "0012008": 3, "0026375": 3, "0032190": 2}
+    ours = np.zeros((k, k + 1), np.int64)
+    naive = np.zeros_like(ours)
+    print(f"\nCIHP-20 on {root / 'multi_person'}")
+    print(f"{'image':>8} {'persons':>7} {'truth':>5} {'pix.acc':>7} {'inst.IoU':>9}")
+    inst_ious: list[float] = []
+    for stem, n in truth.items():
+        img = load_image(root / "multi_person" / "images" / f"{stem}.jpg")
+        gt = np.asarray(Image.open(root / "multi_person" / "labels" / f"{stem}.png"))
+        p = backend.predict(img)
+        m = confusion_matrix(gt, p.labels, k)
+        ours += m
+        naive += confusion_matrix(gt, np.where(p.labels > 0, ls.index("upper-clothes"), 0), k)
+        inst_path = root / "multi_person" / "instances_approx" / f"{stem}.png"
+        best = ""
+        if inst_path.is_file():
+            gi = np.asarray(Image.open(inst_path))
+            ious = [_best_iou(gi == g, p.instances) for g in np.unique(gi) if g]
+            inst_ious += ious
+            best = f"{np.mean(ious):>9.3f}"
+        print(f"{stem:>8} {len(p):>7} {n:>5} {pixel_accuracy(m):>7.3f} {best}")
+    print(f"ours : pixel accuracy {pixel_accuracy(ours):.3f}  mIoU {mean_iou(ours):.3f}")
+    print(f"naive: pixel accuracy {pixel_accuracy(naive):.3f}  mIoU {mean_iou(naive):.3f}  (person = upper-clothes)")
+    print(f"mean best-match IoU of the {len(inst_ious)} true persons (instances_approx): {np.mean(inst_ious):.3f}")
+    iou = class_iou(ours)
+    print("per-class IoU: " + ", ".join(f"{c} {v:.2f}" for c, v in zip(ls.classes, iou) if not np.isnan(v)))
+
+
+def evaluate_ccp(backend, n: int) -> None:
+    """Coarse-class scores on the first ``n`` single-person CCP fashion photos (both sides mapped to
+    the ``coarse`` label set: hair, face, skin, upper-/lower-/full-body clothes, shoes, accessories)."""
+    from PIL import Image
+
+    from humanparse.eval.confusion import confusion_matrix
+    from humanparse.eval.metrics import class_iou, mean_iou, pixel_accuracy
+    from humanparse.io.image import load_image
+    from humanparse.labels import get_label_set, map_labels
+    from humanparse.paths import shared_data_dir
+
+    root = shared_data_dir()
+    if root is None or not (root / "ccp" / "images").is_dir():
+        print("--ccp: ../shared/data/ccp not found; skipped")
+        return
+    coarse = get_label_set("coarse")
+    k = len(coarse)
+    total = np.zeros((k, k + 1), np.int64)
+    counts = []
+    for path in sorted((root / "ccp" / "images").glob("*.jpg"))[:n]:
+        p = backend.predict(load_image(path))
+        counts.append(len(p))
+        gt = map_labels(np.asarray(Image.open(root / "ccp" / "labels" / f"{path.stem}.png")), "ccp", "coarse")
+        pred = map_labels(p.labels, "cihp", "coarse")
+        pred[pred == coarse.index("face")] = coarse.index("skin")  # CCP has no face class
+        total += confusion_matrix(gt, pred, k)
+    print(f"\nCCP (coarse classes, {len(counts)} photos; CCP labels only the main person and has no face "
+          f"class, so our face counts as skin)")
+    print(f"persons found per photo: {dict(zip(*np.unique(counts, return_counts=True)))}")
+    print(f"pixel accuracy {pixel_accuracy(total):.3f}  mIoU {mean_iou(total):.3f}")
+    iou = class_iou(total)
+    print("per-class IoU: " + ", ".join(f"{c} {v:.2f}" for c, v in zip(coarse.classes, iou) if not np.isnan(v)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="timed calls per size (default 5)")
+    ap.add_argument("--eval", action="store_true", help="also score the shared CIHP images")
+    ap.add_argument("--ccp", type=int, default=0, metavar="N", help="also score the first N CCP photos")
+    args = ap.parse_args()
+    from humanparse.backends.mediapipe.backend import MediaPipeBackend
+
+    backend = MediaPipeBackend()
+    latency(backend, max(1, args.runs))
+    if args.eval:
+        evaluate(backend)
+    if args.ccp > 0:
+        evaluate_ccp(backend, args.ccp)
+
+
+if __name__ == "__main__":
+    main()
