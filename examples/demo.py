@@ -56,7 +56,7 @@ def main() -> None:
     shared = shared_data_dir()
     if shared is not None:
         for name in ("office_group.jpg", "soccer.jpg", "apollo11_crew.jpg"):
-            p = shared / "unlabeled_photos" / name
+            p = shared / "unlabeled_photos" / "images" / name
             if p.exists():
                 run(p, args.out)
     else:
