@@ -38,6 +38,8 @@ def run(image_path: Path, out: Path) -> None:
     ms = (time.perf_counter() - t) * 1000
     written = result.save(out, ("labels", "instances", "color", "overlay", "cutout", "json"),
                           stem=image_path.stem, image=image)
+    panel = np.concatenate([image, result.overlay(image, 0.6), result.colorize()], axis=1)
+    Image.fromarray(panel).save(out / f"{image_path.stem}_panel.jpg", quality=88)  # photo | overlay | colour map
     print(f"{image_path.name}: {image.shape[1]}x{image.shape[0]}, {len(result)} person(s), {ms:.0f} ms")
     for p in result.persons:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(p.part_areas.items(), key=lambda kv: -kv[1])[:6])
