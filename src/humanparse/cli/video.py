@@ -16,7 +16,7 @@ def video_command(
     background: str = typer.Option(None, "--background", "--bg",
                                    help="transparent | blur | blur:SIGMA | #rrggbb | r,g,b | colour name | image "
                                         "file. Default: transparent for .webm/.mov/.mkv, green (#00ff00) otherwise."),
-    matting: str = typer.Option("fast", "--matting", help="Alpha matte: off (hard mask) or fast (guided filter)."),
+    matting: str = typer.Option("fast", "--matting", help="Alpha matte: off (hard mask) or fast (closed-form matting on a downscaled edge band)."),
     smooth: str = typer.Option("flow", "--smooth", help="Temporal smoothing against flicker: off, ema or flow."),
     strength: float = typer.Option(None, "--strength", min=0.0, max=0.99,
                                    help="Smoothing strength in [0, 1) (default: ema 0.6, flow 0.7)."),

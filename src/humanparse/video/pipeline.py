@@ -33,7 +33,7 @@ class VideoOptions:
         background: a value :func:`humanparse.compose.composite` accepts (``"transparent"``, ``"blur"``,
             ``(r, g, b)``, an ``(H, W, 3)`` uint8 image; see :func:`humanparse.compose.parse_background`).
             ``None``: transparent for ``.webm``/``.mov``/``.mkv``, :data:`DEFAULT_OPAQUE_BACKGROUND` otherwise.
-        matting: ``"off"`` (binary mask), ``"fast"`` (guided filter) or ``"quality"`` (closed-form; slow).
+        matting: ``"off"`` (binary mask), ``"fast"`` (closed-form matting on a downscaled edge band) or ``"quality"`` (finer solve; slow).
         smooth: ``"off"``, ``"ema"`` or ``"flow"`` (:mod:`humanparse.video.smoothing`).
         strength: smoothing strength in [0, 1); ``None`` = the mode's default.
         parts: parts kept in the matte (``None`` = whole persons; names as in :meth:`Parsing.mask`).
