@@ -173,7 +173,9 @@ def test_download_false_never_touches_the_network(no_network):
 
 
 def test_modelscope_client_missing_gives_pip_hint(monkeypatch):
-    monkeypatch.setitem(sys.modules, "modelscope", None)  # importing it now raises ImportError
+    # Importing modelscope (or any of its already-imported submodules) now raises ImportError.
+    for name in [m for m in sys.modules if m == "modelscope" or m.startswith("modelscope.")] + ["modelscope"]:
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(BackendUnavailableError, match="pip install modelscope"):
         pull("m2fp-r101-cihp")
 
