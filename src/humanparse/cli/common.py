@@ -42,3 +42,38 @@ def fail_line(path: Path | str, error: BaseException) -> None:
     """Print one clear error line naming the file."""
     msg = str(error).replace(f"{path}: ", "")
     err_console.print(f"[bold red]error[/] {path}: {msg}")
+
+
+def run_per_file(files: list[Path], roots: list[Path], description: str, targets_of, work,
+                 quiet: bool = False) -> list[Path]:
+    """Run ``work`` on each input file with a progress bar (shown for more than one file).
+
+    For each file: ``stem = output_stem(file, roots)``, ``targets = targets_of(stem)`` (the paths it will
+    write); a target that is one of the inputs is refused; then ``work(file, stem, targets)``. A file whose
+    work raises a humanparse, OS, value or key error gets one error line naming it, and the rest continue.
+
+    Returns:
+        the files that failed, in order.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..errors import HumanParseError
+
+    inputs = {f.resolve() for f in files if f.exists()}
+    failed: list[Path] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, disable=quiet or len(files) < 2, transient=False) as bar:
+        task = bar.add_task(description, total=len(files))
+        for f in files:
+            try:
+                stem = output_stem(f, roots)
+                targets = targets_of(stem)
+                clash = [t for t in targets if t.resolve() in inputs]
+                if clash:
+                    raise HumanParseError(f"output {clash[0]} would overwrite an input; choose another --out")
+                work(f, stem, targets)
+            except (HumanParseError, OSError, ValueError, KeyError) as e:
+                fail_line(f, ValueError(str(e).strip("'\"")) if isinstance(e, KeyError) else e)
+                failed.append(f)
+            bar.advance(task)
+    return failed

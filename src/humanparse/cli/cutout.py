@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, fail_line, output_stem
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, run_per_file
 
 
 def _targets(out: Path, stem: str, alpha_only: bool, preset: str | None, layers: bool) -> list[Path]:
@@ -45,8 +45,6 @@ def cutout_command(
     new background, write try-on masks (--preset) or per-part layers (--layers)."""
     import numpy as np
     from PIL import Image
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from ..api import load_backend
     from ..compose import METHODS, composite, foreground_colors, parse_background
     from ..compose.layers import export_layers
@@ -94,42 +92,32 @@ def cutout_command(
             raise typer.BadParameter(f"backend {backend!r} gives label set {model_.label_set!r}, which has no "
                                      "garment classes; use a CIHP/LIP/ATR backend", param_hint="--preset") from None
 
-    inputs = {f.resolve() for f in files if f.exists()}
-    failed: list[Path] = []
     written = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, disable=quiet or len(files) < 2, transient=False) as bar:
-        task = bar.add_task("cutting out", total=len(files))
-        for f in files:
-            try:
-                stem = output_stem(f, paths)
-                targets = _targets(out, stem, alpha_only, preset, layers)
-                clash = [t for t in targets if t.resolve() in inputs]
-                if clash:
-                    raise HumanParseError(f"output {clash[0]} would overwrite an input; choose another --out")
-                image = load_image(f)
-                parsing = model_.predict(image)
-                targets[0].parent.mkdir(parents=True, exist_ok=True)
-                if preset is not None:
-                    mask = agnostic_mask(parsing, preset, persons)
-                    Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(targets[0])
-                    Image.fromarray(agnostic_image(image, mask)).save(targets[1])
-                alpha = None
-                if preset is None or layers:
-                    alpha = selection_alpha(image, parsing, keep, remove, persons, matting)
-                if preset is None:
-                    if alpha_only:
-                        Image.fromarray((alpha * 255.0 + 0.5).astype(np.uint8), mode="L").save(targets[0])
-                    else:
-                        fg = foreground_colors(image, alpha) if matting == "quality" else None
-                        Image.fromarray(composite(image, alpha, bg, foreground=fg)).save(targets[0])
-                if layers:
-                    export_layers(image, parsing, targets[-1], alpha=alpha, person=persons, source=str(f))
-                written += 1
-            except (HumanParseError, OSError, ValueError, KeyError) as e:
-                fail_line(f, e if not isinstance(e, KeyError) else ValueError(str(e).strip("'\"")))
-                failed.append(f)
-            bar.advance(task)
+
+    def work(f: Path, stem: str, targets: list[Path]) -> None:
+        nonlocal written
+        image = load_image(f)
+        parsing = model_.predict(image)
+        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        if preset is not None:
+            mask = agnostic_mask(parsing, preset, persons)
+            Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(targets[0])
+            Image.fromarray(agnostic_image(image, mask)).save(targets[1])
+        alpha = None
+        if preset is None or layers:
+            alpha = selection_alpha(image, parsing, keep, remove, persons, matting)
+        if preset is None:
+            if alpha_only:
+                Image.fromarray((alpha * 255.0 + 0.5).astype(np.uint8), mode="L").save(targets[0])
+            else:
+                fg = foreground_colors(image, alpha) if matting == "quality" else None
+                Image.fromarray(composite(image, alpha, bg, foreground=fg)).save(targets[0])
+        if layers:
+            export_layers(image, parsing, targets[-1], alpha=alpha, person=persons, source=str(f))
+        written += 1
+
+    failed = run_per_file(files, paths, "cutting out",
+                          lambda stem: _targets(out, stem, alpha_only, preset, layers), work, quiet)
     if not quiet:
         err_console.print(f"{written} of {len(files)} image(s) cut out, {len(failed)} failed; outputs in {out}")
     if failed:

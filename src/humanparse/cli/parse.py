@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, fail_line, output_stem
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, run_per_file
 
 
 def parse_command(
@@ -22,8 +22,6 @@ def parse_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from ..api import load_backend
     from ..errors import HumanParseError
     from ..io.image import iter_image_files, load_image
@@ -44,28 +42,20 @@ def parse_command(
         err_console.print(f"[bold red]error[/] {e}")
         raise typer.Exit(2)
 
-    inputs = {f.resolve() for f in files if f.exists()}
-    failed: list[Path] = []
     persons = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, disable=quiet or len(files) < 2, transient=False) as bar:
-        task = bar.add_task("parsing", total=len(files))
-        for f in files:
-            try:
-                stem = output_stem(f, paths)
-                targets = [(out / f"{stem}.json") if k == "json" else (out / f"{stem}_{k}.png") for k in formats]
-                clash = [t for t in targets if t.resolve() in inputs]
-                if clash:
-                    raise HumanParseError(f"output {clash[0]} would overwrite an input; choose another --out")
-                image = load_image(f)
-                result = model_.predict(image)
-                (out / stem).parent.mkdir(parents=True, exist_ok=True)
-                result.save((out / stem).parent, formats, stem=Path(stem).name, image=image)
-                persons += len(result)
-            except (HumanParseError, OSError) as e:
-                fail_line(f, e)
-                failed.append(f)
-            bar.advance(task)
+
+    def work(f: Path, stem: str, targets: list[Path]) -> None:
+        nonlocal persons
+        image = load_image(f)
+        result = model_.predict(image)
+        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        result.save(targets[0].parent, formats, stem=Path(stem).name, image=image)
+        persons += len(result)
+
+    def targets_of(stem: str) -> list[Path]:
+        return [(out / f"{stem}.json") if k == "json" else (out / f"{stem}_{k}.png") for k in formats]
+
+    failed = run_per_file(files, paths, "parsing", targets_of, work, quiet)
     if not quiet:
         ok = len(files) - len(failed)
         err_console.print(f"{ok} of {len(files)} image(s) parsed, {persons} person(s) found, "
