@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fused_ops
 from .config import BackboneConfig
 
 _BLOCKS = {26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -54,16 +55,32 @@ class ConvNorm(nn.Conv2d):
     :meth:`fold_norm` merges a frozen batch norm into the convolution's weight and bias.
     """
 
+    fused = False
+    """Set by :meth:`M2FP.optimize_for_inference`: use :mod:`.fused_ops` once the norm is folded."""
+
     def __init__(self, *args, norm: nn.Module | None = None, relu: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.norm = norm
         self.relu = relu
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def __getstate__(self):
+        # the oneDNN pre-packed weight cache (fused_ops.packed_weight) is an opaque tensor that
+        # cannot be copied or pickled; copies re-pack on their first call
+        state = dict(super().__getstate__())
+        state.pop("_packed", None)
+        return state
+
+    def forward(self, x: torch.Tensor, relu: bool | None = None, add: torch.Tensor | None = None) -> torch.Tensor:
+        """``relu?(norm(conv(x)) + add?)``; ``relu`` overrides the module's own ``relu`` flag."""
+        relu = self.relu if relu is None else relu
+        if self.fused and self.norm is None:
+            return fused_ops.conv2d(x, self, relu=relu, add=add)
         x = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         if self.norm is not None:
             x = self.norm(x)
-        return F.relu(x) if self.relu else x
+        if add is not None:
+            x = x + add
+        return F.relu(x) if relu else x
 
     @torch.no_grad()
     def fold_norm(self) -> None:
@@ -96,11 +113,9 @@ class Bottleneck(nn.Module):
         self.conv3 = _conv(mid, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu_(self.conv1(x))
-        out = F.relu_(self.conv2(out))
-        out = self.conv3(out)
-        out = out + (self.shortcut(x) if self.shortcut is not None else x)
-        return F.relu_(out)
+        out = self.conv1(x, relu=True)
+        out = self.conv2(out, relu=True)
+        return self.conv3(out, relu=True, add=self.shortcut(x) if self.shortcut is not None else x)
 
 
 class DeepLabStem(nn.Module):
@@ -113,9 +128,9 @@ class DeepLabStem(nn.Module):
         self.conv3 = _conv(cout // 2, cout, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu_(self.conv1(x))
-        x = F.relu_(self.conv2(x))
-        x = F.relu_(self.conv3(x))
+        x = self.conv1(x, relu=True)
+        x = self.conv2(x, relu=True)
+        x = self.conv3(x, relu=True)
         return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
 
 
@@ -163,8 +178,10 @@ class ResNetBackbone(nn.Module):
                 out[name] = x
         return out
 
-    def fold_batchnorm(self) -> None:
-        """Fold every frozen batch norm into its convolution (faster inference, same outputs)."""
+    def fold_batchnorm(self, fuse: bool = False) -> None:
+        """Fold every frozen batch norm into its convolution (faster inference, same outputs);
+        ``fuse``: also run conv + residual add + ReLU as one oneDNN call (:mod:`.fused_ops`)."""
         for m in self.modules():
             if isinstance(m, ConvNorm):
                 m.fold_norm()
+                m.fused = fuse

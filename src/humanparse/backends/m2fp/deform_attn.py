@@ -60,11 +60,13 @@ def deform_attn_gather(value: torch.Tensor, shapes: list[tuple[int, int]], locat
     x, y = torch.minimum(x, wl, out=x), torch.minimum(y, hl, out=y)
     x0, y0 = x.floor(), y.floor()
     fx, fy = x.sub_(x0), y.sub_(y0)
-    wp = torch.tensor([ww + 3 for _, ww in shapes], dtype=torch.int64, device=dev)
-    base = (torch.arange(n, device=dev).view(n, 1, 1, 1, 1) * m
-            + torch.arange(m, device=dev).view(1, 1, m, 1, 1)) * sp \
-        + torch.tensor(starts, dtype=torch.int64, device=dev).view(1, 1, 1, nl, 1)
-    lin = base + (y0.long() + 1) * wp.view(1, 1, 1, nl, 1) + (x0.long() + 1)
+    # int32 indices when the table allows (half the index memory traffic; embedding_bag takes both)
+    it = torch.int32 if n * m * sp < 2 ** 31 else torch.int64
+    wp = torch.tensor([ww + 3 for _, ww in shapes], dtype=it, device=dev)
+    base = (torch.arange(n, device=dev, dtype=it).view(n, 1, 1, 1, 1) * m
+            + torch.arange(m, device=dev, dtype=it).view(1, 1, m, 1, 1)) * sp \
+        + torch.tensor(starts, dtype=it, device=dev).view(1, 1, 1, nl, 1)
+    lin = base + (y0.to(it) + 1) * wp.view(1, 1, 1, nl, 1) + (x0.to(it) + 1)
     corner = torch.stack([torch.zeros_like(wp), torch.ones_like(wp), wp, wp + 1], -1)  # (L, 4)
     idx = lin.unsqueeze(-1) + corner.view(1, 1, 1, nl, 1, 4)
     wy1 = weights * fy

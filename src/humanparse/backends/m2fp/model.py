@@ -59,16 +59,24 @@ class M2FP(nn.Module):
 
     _channels_last = False
 
-    def optimize_for_inference(self, channels_last: bool = True) -> "M2FP":
+    def optimize_for_inference(self, channels_last: bool = True, fuse: bool | None = None) -> "M2FP":
         """Fold frozen batch norms into convolutions, switch to eval mode (in place) and, by default,
         run the backbone in channels-last memory format (faster oneDNN convolutions on CPU).
 
+        ``fuse`` (default: same as ``channels_last``): run backbone conv + residual add + ReLU and
+        the pixel decoder's linear layers (+ ReLU) as single oneDNN calls (:mod:`.fused_ops`, CPU
+        float32 inference only; other cases fall back to plain ops). ONNX export passes ``False``.
         After this the ``state_dict`` no longer matches the checkpoint layout; call it after loading.
         """
         self.eval()
-        self.backbone.fold_batchnorm()
-        if channels_last:
+        fuse = channels_last if fuse is None else fuse
+        self.backbone.fold_batchnorm(fuse=fuse)
+        for m in self.sem_seg_head.pixel_decoder.modules():
+            if hasattr(m, "fused") and not isinstance(m, nn.Conv2d):
+                m.fused = fuse
+        if channels_last:  # backbone, pixel-decoder convolutions (FPN, mask features) and their outputs
             self.backbone.to(memory_format=torch.channels_last)
+            self.sem_seg_head.pixel_decoder.to(memory_format=torch.channels_last)
             self._channels_last = True
         return self
 

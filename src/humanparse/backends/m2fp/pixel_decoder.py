@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fused_ops
 from .backbone import ConvNorm
 from .config import PixelDecoderConfig
 from .deform_attn import deform_attn_gather, deform_attn_grid_sample
@@ -31,6 +32,7 @@ class MSDeformAttn(nn.Module):
         self.value_proj = nn.Linear(d_model, d_model)
         self.output_proj = nn.Linear(d_model, d_model)
         self.kernel = "gather"  # or "grid_sample" (ONNX export)
+        self.fused = False  # oneDNN fused linears (set by M2FP.optimize_for_inference)
 
     def forward(self, query: torch.Tensor, reference_points: torch.Tensor, value_in: torch.Tensor,
                 shapes: list[tuple[int, int]], normalizer: torch.Tensor) -> torch.Tensor:
@@ -38,12 +40,13 @@ class MSDeformAttn(nn.Module):
         ``normalizer``: ``(L, 2)`` level ``(W, H)``. Returns ``(N, S, C)``."""
         n, q, c = query.shape
         m, nl, p = self.n_heads, self.n_levels, self.n_points
-        value = self.value_proj(value_in).view(n, value_in.shape[1], m, c // m)
-        offsets = self.sampling_offsets(query).view(n, q, m, nl, p, 2)
-        attn = self.attention_weights(query).view(n, q, m, nl * p).softmax(-1).view(n, q, m, nl, p)
+        lin = fused_ops.linear if self.fused else (lambda x, layer: layer(x))
+        value = lin(value_in, self.value_proj).view(n, value_in.shape[1], m, c // m)
+        offsets = lin(query, self.sampling_offsets).view(n, q, m, nl, p, 2)
+        attn = lin(query, self.attention_weights).view(n, q, m, nl * p).softmax(-1).view(n, q, m, nl, p)
         loc = reference_points[:, :, None, :, None, :] + offsets / normalizer[None, None, None, :, None, :]
         fn = deform_attn_gather if self.kernel == "gather" else deform_attn_grid_sample
-        return self.output_proj(fn(value, shapes, loc, attn))
+        return lin(fn(value, shapes, loc, attn), self.output_proj)
 
 
 class EncoderLayer(nn.Module):
@@ -59,7 +62,11 @@ class EncoderLayer(nn.Module):
 
     def forward(self, src, pos, ref, shapes, normalizer):
         src = self.norm1(src + self.self_attn(src + pos, ref, src, shapes, normalizer))
-        return self.norm2(src + self.linear2(F.relu_(self.linear1(src))))
+        if self.self_attn.fused:
+            ffn = fused_ops.linear(fused_ops.linear(src, self.linear1, relu=True), self.linear2)
+        else:
+            ffn = self.linear2(F.relu_(self.linear1(src)))
+        return self.norm2(src + ffn)
 
 
 class _Layers(nn.Module):

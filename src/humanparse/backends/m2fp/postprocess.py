@@ -107,7 +107,7 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
     # boolean pasted-part masks (needed for the person scores).
     uq, inv = torch.unique(top_query, return_inverse=True)
     acc = torch.zeros((num_parsing, H * W), dtype=torch.float32)
-    cnt = torch.zeros((num_parsing, H * W), dtype=torch.uint8)  # pastes per class (<= topk)
+    cnt = torch.zeros((num_parsing, H * W), dtype=torch.float32)  # pastes per class (<= topk)
     best = torch.zeros(H * W, dtype=torch.float32)  # score of the person painted on each pixel
     who = torch.zeros(H * W, dtype=torch.int64)  # index into the human pairs
     pasted_chunks, p_lab_chunks, p_s_chunks, h_scores = [], [], [], []
@@ -116,7 +116,8 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
         lg = upsample_masks(pred_masks[uq[i:i + chunk]], padded_hw, image_hw, (H, W)).reshape(-1, H * W)
         on = lg > 0
         pr = lg.sigmoid_()
-        mscore = torch.where(on, pr, 0.0).sum(1) / (on.count_nonzero(1).float() + 1e-6)
+        area = on.view(torch.uint8).sum(1, dtype=torch.int32).float()  # = count_nonzero, ~20x faster
+        mscore = torch.where(on, pr, 0.0).sum(1) / (area + 1e-6)
         sel = (inv >= i) & (inv < i + chunk)
         rows, lab, sc = inv[sel] - i, top_label[sel], top_scores[sel] * mscore[inv[sel] - i]
         hum = lab == num_parsing
@@ -124,8 +125,10 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
         if part.any():  # label map: mean of pasted part probabilities per class
             v = pr[rows[part]] * sc[part, None]
             pasted = v > 0.5
-            acc.index_add_(0, lab[part], v.masked_fill_(pasted.logical_not(), 0.0))
-            cnt.index_add_(0, lab[part], pasted.view(torch.uint8))
+            # per-class sums as one small GEMM with a one-hot matrix (exact: 0/1 weights)
+            onehot = F.one_hot(lab[part], num_parsing).t().to(torch.float32)  # (num_parsing, k)
+            acc.addmm_(onehot, v.masked_fill_(pasted.logical_not(), 0.0))
+            cnt.addmm_(onehot, pasted.to(torch.float32))
             if parsing_scores:
                 pasted_chunks.append(pasted)
             p_lab_chunks.append(lab[part])
@@ -140,7 +143,7 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
             h_scores.append(hs)
             n_h += len(hs)
     class_probs = acc.div_(cnt.clamp_min_(1))
-    labels = class_probs.argmax(0)
+    labels = _argmax_rows(class_probs)
     h_s = torch.cat(h_scores) if h_scores else torch.zeros(0)
     painted = best > 0
     present = torch.bincount(who[painted], minlength=n_h).nonzero().squeeze(1)
@@ -167,6 +170,17 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
         human_scores=[float(s) for s in human_scores],
         class_probs=class_probs.view(num_parsing, H, W) if return_probs else None,
     )
+
+
+def _argmax_rows(x: torch.Tensor) -> torch.Tensor:
+    """``x.argmax(0)`` for a ``(C, N)`` tensor with small ``C`` (first maximum wins, as argmax), as a
+    running maximum over rows: reads ``x`` row by row instead of striding across rows."""
+    best, arg = x[0].clone(), torch.zeros(x.shape[1], dtype=torch.int64)
+    for c in range(1, x.shape[0]):
+        upd = x[c] > best
+        best = torch.maximum(best, x[c], out=best)
+        arg.masked_fill_(upd, c)
+    return arg
 
 
 def _parsing_scores(person: torch.Tensor, n: int, labels: torch.Tensor, pasted: torch.Tensor,

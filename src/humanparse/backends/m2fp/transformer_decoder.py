@@ -24,7 +24,7 @@ from .position_encoding import sine_position_encoding
 class MultiheadAttention(nn.Module):
     """Multi-head attention with ``nn.MultiheadAttention``'s parameters (packed ``in_proj``).
 
-    Inputs are batch-first ``(B, L, C)``; ``mask``: ``(B, heads, Lq, Lk)`` bool, True = may attend.
+    Inputs are batch-first ``(B, L, C)``; ``mask``: ``(B, heads or 1, Lq, Lk)`` bool, True = may attend.
     """
 
     def __init__(self, dim: int, heads: int) -> None:
@@ -128,13 +128,14 @@ class MaskedTransformerDecoder(nn.Module):
         self.mask_embed = MLP(d, d, cfg.mask_dim, 3)
 
     def _attn_mask(self, output, mask_feats_small):
-        """Boolean ``(B, heads, Q, h*w)`` mask (True = attend) from the current queries."""
+        """Boolean ``(B, 1, Q, h*w)`` mask (True = attend; same for every head) from the current queries."""
         emb = self.mask_embed(self.decoder_norm(output))
-        logits = torch.einsum("bqc,bchw->bqhw", emb, mask_feats_small).flatten(2)
+        logits = channel_product(emb, mask_feats_small).flatten(2)
         allow = logits.sigmoid() >= 0.5  # the reference masks sigmoid < 0.5
         empty = ~allow.any(-1, keepdim=True)  # a query with an empty mask attends everywhere
         allow = allow | empty
-        return allow.unsqueeze(1).expand(-1, self.num_heads, -1, -1)
+        # (B, 1, Q, K): broadcast over heads inside SDPA (its additive float mask is built once, not per head)
+        return allow.unsqueeze(1)
 
     def forward(self, multi_scale: list[torch.Tensor], mask_features: torch.Tensor):
         b = mask_features.shape[0]
@@ -159,5 +160,17 @@ class MaskedTransformerDecoder(nn.Module):
                 mask = self._attn_mask(output, small[(i + 1) % self.num_levels])
         dec = self.decoder_norm(output)
         logits = self.class_embed(dec)
-        masks = torch.einsum("bqc,bchw->bqhw", self.mask_embed(dec), mask_features)
+        masks = channel_product(self.mask_embed(dec), mask_features)
         return logits, masks
+
+
+def channel_product(emb: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+    """``einsum("bqc,bchw->bqhw", emb, feats)``: mask logits from query embeddings ``(B, Q, C)`` and a
+    feature map ``(B, C, H, W)``. A channels-last map is multiplied in place as ``(B, H*W, C)``
+    (one GEMM, no transposing copy of the map)."""
+    b, c, h, w = feats.shape
+    if (not torch.compiler.is_compiling() and feats.dim() == 4 and not feats.is_contiguous()
+            and feats.is_contiguous(memory_format=torch.channels_last)):
+        flat = feats.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view for channels-last
+        return torch.bmm(emb, flat.transpose(1, 2)).view(b, -1, h, w)
+    return torch.einsum("bqc,bchw->bqhw", emb, feats)
