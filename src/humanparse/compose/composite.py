@@ -19,7 +19,7 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _RGB = re.compile(r"^\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*$")
 
 
-def parse_background(spec):
+def parse_background(spec, allow_files: bool = True):
     """Turn a CLI/API background string into a value :func:`composite` accepts.
 
     Args:
@@ -27,6 +27,7 @@ def parse_background(spec):
             ``"#rrggbb"`` / ``"#rgb"``, ``"r,g,b"`` (0..255 each), a colour name Pillow knows
             (``"green"``), or the path of an image file. Non-strings (tuples, arrays, ``None``)
             pass through unchanged.
+        allow_files: when False (a server answering clients), a string is never read as a file path.
     Returns:
         ``"transparent"``, ``"blur"`` / ``("blur", sigma)``, an ``(r, g, b)`` tuple of ints, or an
         ``(H, W, 3)`` uint8 image.
@@ -51,7 +52,7 @@ def parse_background(spec):
             raise ValueError(f"bad blur background {spec!r}: expected blur:SIGMA with SIGMA > 0 (pixels)")
         return ("blur", sigma)
     m = _HEX.match(s)
-    if m and (s.startswith("#") or not Path(s).exists()):
+    if m and (s.startswith("#") or not allow_files or not Path(s).exists()):
         h = m.group(1)
         if len(h) == 3:
             h = "".join(c * 2 for c in h)
@@ -62,7 +63,7 @@ def parse_background(spec):
         if max(rgb) > 255:
             raise ValueError(f"bad colour {spec!r}: each of r,g,b must be 0..255")
         return rgb
-    if Path(s).expanduser().is_file():
+    if allow_files and Path(s).expanduser().is_file():
         from ..io.image import load_image
 
         return load_image(Path(s).expanduser())
@@ -72,8 +73,9 @@ def parse_background(spec):
         return tuple(int(v) for v in ImageColor.getrgb(s)[:3])
     except ValueError:
         pass
+    files = ", or an existing image file" if allow_files else ""
     raise ValueError(f"bad background {spec!r}: use transparent, blur, blur:SIGMA, #rrggbb, r,g,b, "
-                     "a colour name, or an existing image file")
+                     f"a colour name{files}")
 
 
 def cover(background: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -8,7 +8,6 @@ work (decode, model, PNG/JSON encoding) that runs in an inference worker thread.
 from __future__ import annotations
 
 import io
-import re
 import time
 import warnings
 
@@ -27,10 +26,6 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 PARSE_FORMATS = ("json", "labels", "instances", "color", "overlay")
 """Outputs of ``POST /v1/parse``: JSON, or a PNG: label map (8-bit class ids), instance map (16-bit person
 ids), colour map (RGB), overlay (RGB)."""
-
-MATTING_METHODS = ("off", "fast", "quality")
-
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -72,33 +67,20 @@ def check_upload(data: bytes, content_type: str | None, max_pixels: int, field: 
     return width, height
 
 
-def parse_color(spec: str) -> tuple[int, int, int]:
-    """``"#rrggbb"``, ``"rrggbb"`` or ``"r,g,b"`` (0..255) to an RGB tuple. Raises InvalidInputError."""
-    s = spec.strip()
-    m = _HEX.match(s)
-    if m:
-        v = m.group(1)
-        return int(v[0:2], 16), int(v[2:4], 16), int(v[4:6], 16)
-    parts = s.split(",")
-    if len(parts) == 3 and all(p.strip().isdigit() and 0 <= int(p) <= 255 for p in parts):
-        return tuple(int(p) for p in parts)  # type: ignore[return-value]
-    raise InvalidInputError(f"background {spec!r}: expected 'transparent', 'blur', '#rrggbb' or 'r,g,b'",
-                            code="invalid_parameter")
-
-
 def parse_background_spec(spec: str | None):
     """A request's ``background`` value to a :func:`humanparse.compose.composite` background.
 
-    Only ``transparent`` (default), ``blur``, ``#rrggbb`` / ``r,g,b`` are accepted: unlike the CLI's
-    :func:`humanparse.compose.parse_background`, never a file path or URL (a server must not read its own
-    files or fetch remote ones on a client's behalf). Background images come as an upload instead.
+    The forms of :func:`humanparse.compose.parse_background` (``transparent``, ``blur``, ``blur:SIGMA``,
+    ``#rrggbb``, ``r,g,b``, colour names) except a file path: a server must not read its own files or
+    fetch remote ones on a client's behalf. Background images come as an upload instead.
+    Raises InvalidInputError for anything else.
     """
-    s = (spec or "transparent").strip().lower()
-    if s in ("transparent", "none", ""):
-        return "transparent"
-    if s == "blur":
-        return "blur"
-    return parse_color(s)
+    from ..compose import parse_background
+
+    try:
+        return parse_background(spec or "transparent", allow_files=False)
+    except ValueError as e:
+        raise InvalidInputError(str(e), code="invalid_parameter") from None
 
 
 def limit_persons(parsing: Parsing, max_persons: int | None) -> Parsing:
