@@ -33,15 +33,9 @@ def _photo() -> tuple[str, np.ndarray]:
     path = root / "unlabeled_photos" / "images" / "office_group.jpg" if root else None
     if path is not None and path.is_file():
         return path.name, load_image(path)
-    import matplotlib.cbook as cbook
-    from PIL import Image
-    from skimage import data
+    from humanparse.samples import two_person_photo
 
-    a = data.astronaut()
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        g = Image.open(f).convert("RGB")
-    g = np.asarray(g.resize((round(g.width * 512 / g.height), 512), Image.BILINEAR))
-    return "astronaut+grace_hopper", np.concatenate([a, g], 1)
+    return "astronaut+grace_hopper", two_person_photo()
 
 
 def _resize(img: np.ndarray, longest: int) -> np.ndarray:

@@ -16,18 +16,7 @@ from PIL import Image
 
 import humanparse
 from humanparse.paths import shared_data_dir
-
-
-def two_person_photo() -> np.ndarray:
-    """Astronaut (left) + Grace Hopper (right) at 512 px height: ``(512, W, 3)`` uint8 RGB."""
-    import matplotlib.cbook as cbook
-    from skimage import data
-
-    a = data.astronaut()
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        g = Image.open(f).convert("RGB")
-    g = np.asarray(g.resize((round(g.width * 512 / g.height), 512), Image.BILINEAR))
-    return np.concatenate([a, g], axis=1)
+from humanparse.samples import two_person_photo
 
 
 def run(image_path: Path, out: Path) -> None:

@@ -5,41 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from humanparse import samples
 from humanparse.backends import _REGISTRY
 from humanparse.backends.base import Backend
 from humanparse.parsing import Parsing
 
 
-def _astronaut() -> np.ndarray:
-    from skimage import data
-
-    return data.astronaut()
-
-
-def _grace_hopper() -> np.ndarray:
-    import matplotlib.cbook as cbook
-    from PIL import Image
-
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
-
-
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut photo (Eileen Collins, NASA, public domain): (512, 512, 3) uint8."""
-    return _astronaut()
+    return samples.astronaut()
 
 
 @pytest.fixture(scope="session")
 def two_person_photo() -> np.ndarray:
     """Astronaut (left) and Grace Hopper (right) side by side at 512 px height: a real two-person photo."""
-    from PIL import Image
-
-    a = _astronaut()
-    g = _grace_hopper()
-    h = 512
-    g = np.asarray(Image.fromarray(g).resize((round(g.shape[1] * h / g.shape[0]), h), Image.BILINEAR))
-    return np.ascontiguousarray(np.concatenate([a, g], axis=1))
+    return samples.two_person_photo(512)
 
 
 class FakeBackend(Backend):
