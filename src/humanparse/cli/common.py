@@ -25,6 +25,33 @@ def backend_options(max_persons: int, weights: Path | None, model: str | None = 
     return opts
 
 
+def exit_with_error(message: object, code: int = 2):
+    """Print ``error <message>`` on stderr and end the command with exit ``code`` (2 = bad usage/set-up)."""
+    err_console.print(f"[bold red]error[/] {message}")
+    raise typer.Exit(code)
+
+
+def open_backend(name: str, **options):
+    """:func:`humanparse.api.load_backend`, or one error line and exit code 2 when it cannot load."""
+    from ..api import load_backend
+    from ..errors import HumanParseError
+
+    try:
+        return load_backend(name, **options)
+    except HumanParseError as e:
+        exit_with_error(e)
+
+
+def input_files(paths: list[Path]) -> list[Path]:
+    """Image files under ``paths`` (folders recurse), or one error line and exit code 2 when there are none."""
+    from ..io.image import iter_image_files
+
+    files = iter_image_files(paths)
+    if not files:
+        exit_with_error("no image files found in the given paths")
+    return files
+
+
 def output_stem(src: Path, roots: list[Path]) -> str:
     """Output file stem for input ``src``: its path relative to the folder given on the command line
     (so files from sub-folders don't collide), without suffix, with ``/`` kept as sub-folders."""

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, run_per_file
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, input_files,
+                     open_backend, run_per_file)
 
 
 def _targets(out: Path, stem: str, alpha_only: bool, preset: str | None, layers: bool) -> list[Path]:
@@ -45,13 +46,11 @@ def cutout_command(
     new background, write try-on masks (--preset) or per-part layers (--layers)."""
     import numpy as np
     from PIL import Image
-    from ..api import load_backend
     from ..compose import METHODS, composite, foreground_colors, parse_background
     from ..compose.layers import export_layers
     from ..compose.presets import PRESETS, agnostic_image, agnostic_mask
     from ..compose.select import selection_alpha
-    from ..errors import HumanParseError
-    from ..io.image import iter_image_files, load_image
+    from ..io.image import load_image
     from ..labels import mapping_lut, resolve_parts
 
     if matting not in METHODS:
@@ -70,15 +69,8 @@ def cutout_command(
             persons = [int(v) for v in person.split(",") if v.strip()]
         except ValueError:
             raise typer.BadParameter(f"{person!r} is not a person id or list like 1,3", param_hint="--person") from None
-    files = iter_image_files(paths)
-    if not files:
-        err_console.print("[bold red]error[/] no image files found in the given paths")
-        raise typer.Exit(2)
-    try:
-        model_ = load_backend(backend, **backend_options(max_persons, weights, model))
-    except HumanParseError as e:
-        err_console.print(f"[bold red]error[/] {e}")
-        raise typer.Exit(2) from None
+    files = input_files(paths)
+    model_ = open_backend(backend, **backend_options(max_persons, weights, model))
     for opt, value in (("--keep", keep), ("--remove", remove)):
         if value is not None:
             try:

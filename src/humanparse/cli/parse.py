@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, run_per_file
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, input_files,
+                     open_backend, run_per_file)
 
 
 def parse_command(
@@ -22,9 +23,7 @@ def parse_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
-    from ..api import load_backend
-    from ..errors import HumanParseError
-    from ..io.image import iter_image_files, load_image
+    from ..io.image import load_image
     from ..parsing import FORMATS
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
@@ -32,15 +31,8 @@ def parse_command(
     if bad:
         raise typer.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}",
                                  param_hint="--format")
-    files = iter_image_files(paths)
-    if not files:
-        err_console.print("[bold red]error[/] no image files found in the given paths")
-        raise typer.Exit(2)
-    try:
-        model_ = load_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime))
-    except HumanParseError as e:
-        err_console.print(f"[bold red]error[/] {e}")
-        raise typer.Exit(2)
+    files = input_files(paths)
+    model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime))
 
     persons = 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, open_backend
 
 
 def video_command(
@@ -16,7 +16,8 @@ def video_command(
     background: str = typer.Option(None, "--background", "--bg",
                                    help="transparent | blur | blur:SIGMA | #rrggbb | r,g,b | colour name | image "
                                         "file. Default: transparent for .webm/.mov/.mkv, green (#00ff00) otherwise."),
-    matting: str = typer.Option("fast", "--matting", help="Alpha matte: off (hard mask) or fast (closed-form matting on a downscaled edge band)."),
+    matting: str = typer.Option("fast", "--matting",
+                                help="Alpha matte: off (hard mask) or fast (closed-form matting on a downscaled edge band)."),
     smooth: str = typer.Option("flow", "--smooth", help="Temporal smoothing against flicker: off, ema or flow."),
     strength: float = typer.Option(None, "--strength", min=0.0, max=0.99,
                                    help="Smoothing strength in [0, 1) (default: ema 0.6, flow 0.7)."),
@@ -34,7 +35,6 @@ def video_command(
     background (or keep transparency). Audio, frame rate and timestamps are kept."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..api import load_backend
     from ..errors import HumanParseError
     from ..video import SMOOTHING_MODES, VideoOptions, process_video
 
@@ -45,11 +45,7 @@ def video_command(
     if not src.is_file():
         err_console.print(f"[bold red]error[/] {src}: no such file")
         raise typer.Exit(2)
-    try:
-        model_ = load_backend(backend, **backend_options(max_persons, weights, model))
-    except HumanParseError as e:
-        err_console.print(f"[bold red]error[/] {e}")
-        raise typer.Exit(2)
+    model_ = open_backend(backend, **backend_options(max_persons, weights, model))
     opts = VideoOptions(background=background, matting=matting, smooth=smooth, strength=strength, parts=parts,
                         masks_path=masks, max_frames=max_frames)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
