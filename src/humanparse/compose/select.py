@@ -55,12 +55,9 @@ def hair_mask(parsing: Parsing) -> np.ndarray:
     """``(H, W)`` bool mask of hair pixels (any class that maps to coarse ``hair``); all False if the
     label set has no hair class. Used to widen the trimap's unknown band (:func:`make_trimap`)."""
     try:
-        ids = resolve_parts(parsing.label_set, "hair")
+        return parsing.mask("hair")
     except KeyError:
         return np.zeros(parsing.labels.shape, bool)
-    lut = np.zeros(256, bool)
-    lut[ids] = True
-    return lut[parsing.labels]
 
 
 def nearest_fill(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
