@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import winograd
+
 
 def can_fuse(x: torch.Tensor, weight: torch.Tensor) -> bool:
     """True when the oneDNN fused kernels may be used for input ``x`` and ``weight``."""
@@ -49,7 +51,8 @@ def packed_weight(conv: torch.nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 def conv2d(x: torch.Tensor, conv: torch.nn.Conv2d, relu: bool = False,
            add: torch.Tensor | None = None) -> torch.Tensor:
     """``relu?(conv(x) + add?)`` for an ``nn.Conv2d`` (numeric padding) with one fused oneDNN call
-    and a pre-packed weight (:func:`packed_weight`).
+    and a pre-packed weight (:func:`packed_weight`), or, for wide 3x3 stride-1 convolutions
+    without ``add``, by Winograd F(4x4, 3x3) (:mod:`.winograd`).
 
     Args:
         x: ``(B, C_in, H, W)`` float32; conv: the convolution (weight, bias, stride, padding...).
@@ -63,6 +66,8 @@ def conv2d(x: torch.Tensor, conv: torch.nn.Conv2d, relu: bool = False,
         if add is not None:
             y = y + add
         return F.relu_(y) if relu else y
+    if add is None and winograd.eligible(conv):
+        return winograd.conv3x3(x, winograd.transformed_weight(conv), conv.bias, relu=relu)
     args = (packed_weight(conv, x), conv.bias, list(conv.padding), list(conv.stride), list(conv.dilation),
             conv.groups)
     if add is None:

@@ -72,7 +72,7 @@ class M2FP(nn.Module):
         fuse = channels_last if fuse is None else fuse
         self.backbone.fold_batchnorm(fuse=fuse)
         for m in self.sem_seg_head.pixel_decoder.modules():
-            if hasattr(m, "fused") and not isinstance(m, nn.Conv2d):
+            if hasattr(m, "fused"):  # deformable attention linears, FPN ConvNorms
                 m.fused = fuse
         if channels_last:  # backbone, pixel-decoder convolutions (FPN, mask features) and their outputs
             self.backbone.to(memory_format=torch.channels_last)

@@ -17,8 +17,12 @@ from torch import nn
 from . import fused_ops
 from .backbone import ConvNorm
 from .config import PixelDecoderConfig
-from .deform_attn import deform_attn_gather, deform_attn_grid_sample
+from .deform_attn import GatherPlan, deform_attn_gather, deform_attn_grid_sample, gather_plan
 from .position_encoding import sine_position_encoding
+
+
+def _channels_last(x: torch.Tensor) -> bool:
+    return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
 
 
 class MSDeformAttn(nn.Module):
@@ -35,18 +39,22 @@ class MSDeformAttn(nn.Module):
         self.fused = False  # oneDNN fused linears (set by M2FP.optimize_for_inference)
 
     def forward(self, query: torch.Tensor, reference_points: torch.Tensor, value_in: torch.Tensor,
-                shapes: list[tuple[int, int]], normalizer: torch.Tensor) -> torch.Tensor:
+                shapes: list[tuple[int, int]], normalizer: torch.Tensor,
+                plan: GatherPlan | None = None) -> torch.Tensor:
         """``query``/``value_in``: ``(N, S, C)``; ``reference_points``: ``(N, S, L, 2)`` in [0, 1];
-        ``normalizer``: ``(L, 2)`` level ``(W, H)``. Returns ``(N, S, C)``."""
+        ``normalizer``: ``(L, 2)`` level ``(W, H)``; ``plan``: :func:`gather_plan` of these levels
+        (built here if missing; only the ``"gather"`` kernel uses it). Returns ``(N, S, C)``."""
         n, q, c = query.shape
         m, nl, p = self.n_heads, self.n_levels, self.n_points
         lin = fused_ops.linear if self.fused else (lambda x, layer: layer(x))
         value = lin(value_in, self.value_proj).view(n, value_in.shape[1], m, c // m)
         offsets = lin(query, self.sampling_offsets).view(n, q, m, nl, p, 2)
         attn = lin(query, self.attention_weights).view(n, q, m, nl * p).softmax(-1).view(n, q, m, nl, p)
+        if self.kernel == "gather":
+            plan = plan or gather_plan(shapes, reference_points[:1], m, p)
+            return lin(deform_attn_gather(value, plan, offsets, attn), self.output_proj)
         loc = reference_points[:, :, None, :, None, :] + offsets / normalizer[None, None, None, :, None, :]
-        fn = deform_attn_gather if self.kernel == "gather" else deform_attn_grid_sample
-        return lin(fn(value, shapes, loc, attn), self.output_proj)
+        return lin(deform_attn_grid_sample(value, shapes, loc, attn), self.output_proj)
 
 
 class EncoderLayer(nn.Module):
@@ -60,8 +68,8 @@ class EncoderLayer(nn.Module):
         self.linear2 = nn.Linear(d_ffn, d_model)
         self.norm2 = nn.LayerNorm(d_model)
 
-    def forward(self, src, pos, ref, shapes, normalizer):
-        src = self.norm1(src + self.self_attn(src + pos, ref, src, shapes, normalizer))
+    def forward(self, src, pos, ref, shapes, normalizer, plan=None):
+        src = self.norm1(src + self.self_attn(src + pos, ref, src, shapes, normalizer, plan))
         if self.self_attn.fused:
             ffn = fused_ops.linear(fused_ops.linear(src, self.linear1, relu=True), self.linear2)
         else:
@@ -104,8 +112,12 @@ class DeformEncoder(nn.Module):
                              for i, p in enumerate(pos)], 1)
         ref = self.reference_points(shapes, len(shapes), src.device)
         normalizer = torch.tensor([[w, h] for h, w in shapes], dtype=torch.float32, device=src.device)
+        plan = None
+        attn = self.encoder.layers[0].self_attn if len(self.encoder.layers) else None
+        if attn is not None and attn.kernel == "gather":  # constants shared by all layers
+            plan = gather_plan(shapes, ref, attn.n_heads, attn.n_points)
         for layer in self.encoder.layers:
-            src = layer(src, lvl_pos, ref, shapes, normalizer)
+            src = layer(src, lvl_pos, ref, shapes, normalizer, plan)
         return src
 
 
@@ -163,6 +175,11 @@ class PixelDecoder(nn.Module):
         for j, k in enumerate(self.fpn_features):
             idx = n - j  # adapter_{idx}: in_features order, reversed for top-down
             lateral = getattr(self, f"adapter_{idx}")(features[k].float())
-            up = F.interpolate(out[-1], size=lateral.shape[-2:], mode="bilinear", align_corners=False)
+            coarse = out[-1]
+            if _channels_last(lateral) and not torch.jit.is_tracing():
+                # the encoder output is a strided view; an exact channels-last copy keeps the
+                # upsampling and the sum in one memory format (mixed formats cost ~10x more)
+                coarse = coarse.clone(memory_format=torch.channels_last)
+            up = F.interpolate(coarse, size=lateral.shape[-2:], mode="bilinear", align_corners=False)
             out.append(getattr(self, f"layer_{idx}")(lateral + up))
         return self.mask_features(out[-1]), out[:3]

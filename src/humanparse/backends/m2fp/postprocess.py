@@ -68,7 +68,7 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
                     image_hw: tuple[int, int], out_hw: tuple[int, int], *, num_parsing: int = 20,
                     part_score_thr: float = 0.5, human_score_thr: float = 0.1, topk: int = 100,
                     max_persons: int | None = None, return_probs: bool = False,
-                    parsing_scores: bool = False, chunk: int = 16) -> InstanceParsing:
+                    parsing_scores: bool = False, chunk: int = 8) -> InstanceParsing:
     """Label map and person instances of one image (see module docstring for the method).
 
     Args:
@@ -123,14 +123,14 @@ def parse_instances(pred_logits: torch.Tensor, pred_masks: torch.Tensor, padded_
         hum = lab == num_parsing
         part = ~hum & (sc >= part_score_thr)
         if part.any():  # label map: mean of pasted part probabilities per class
-            v = pr[rows[part]] * sc[part, None]
-            pasted = v > 0.5
-            # per-class sums as one small GEMM with a one-hot matrix (exact: 0/1 weights)
-            onehot = F.one_hot(lab[part], num_parsing).t().to(torch.float32)  # (num_parsing, k)
-            acc.addmm_(onehot, v.masked_fill_(pasted.logical_not(), 0.0))
-            cnt.addmm_(onehot, pasted.to(torch.float32))
+            v = pr.index_select(0, rows[part]).mul_(sc[part, None])
+            F.threshold_(v, 0.5, 0.0)  # pasted where v > 0.5, 0 elsewhere
+            pasted = torch.sign(v)  # 1.0 where pasted, else 0.0
+            # per-class sums: only the rows of the classes pasted here are read and written
+            acc.index_add_(0, lab[part], v)
+            cnt.index_add_(0, lab[part], pasted)
             if parsing_scores:
-                pasted_chunks.append(pasted)
+                pasted_chunks.append(pasted > 0)
             p_lab_chunks.append(lab[part])
             p_s_chunks.append(sc[part])
         hum &= sc > human_score_thr
