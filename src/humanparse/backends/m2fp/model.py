@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .backbone import ResNetBackbone
+from . import winograd
+from .backbone import ConvNorm, ResNetBackbone
 from .config import CHECKPOINT_FILE, M2FPConfig
 from .pixel_decoder import PixelDecoder
 from .transformer_decoder import MaskedTransformerDecoder
@@ -64,8 +65,9 @@ class M2FP(nn.Module):
         run the backbone in channels-last memory format (faster oneDNN convolutions on CPU).
 
         ``fuse`` (default: same as ``channels_last``): run backbone conv + residual add + ReLU and
-        the pixel decoder's linear layers (+ ReLU) as single oneDNN calls (:mod:`.fused_ops`, CPU
-        float32 inference only; other cases fall back to plain ops). ONNX export passes ``False``.
+        the pixel decoder's linear layers (+ ReLU) as single oneDNN calls, and the wide 3x3
+        convolutions by Winograd F(4x4, 3x3) (:mod:`.fused_ops`, :mod:`.winograd`; CPU float32
+        inference only; other cases fall back to plain ops). ONNX export passes ``False``.
         After this the ``state_dict`` no longer matches the checkpoint layout; call it after loading.
         """
         self.eval()
@@ -78,6 +80,10 @@ class M2FP(nn.Module):
             self.backbone.to(memory_format=torch.channels_last)
             self.sem_seg_head.pixel_decoder.to(memory_format=torch.channels_last)
             self._channels_last = True
+        if fuse:  # Winograd-domain kernels of the wide 3x3 convolutions, now rather than on the first call
+            for m in self.modules():
+                if isinstance(m, ConvNorm) and m.fused and winograd.eligible(m):
+                    winograd.transformed_weight(m)
         return self
 
 
