@@ -49,7 +49,7 @@ def cutout_command(
     from ..compose import METHODS, composite, foreground_colors, parse_background
     from ..compose.layers import export_layers
     from ..compose.presets import PRESETS, agnostic_image, agnostic_mask
-    from ..compose.select import selection_alpha
+    from ..compose.select import person_ids, selection_alpha
     from ..io.image import load_image
     from ..labels import mapping_lut, resolve_parts
 
@@ -63,12 +63,10 @@ def cutout_command(
         bg = parse_background(background)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--background") from None
-    persons = None
-    if person is not None:
-        try:
-            persons = [int(v) for v in person.split(",") if v.strip()]
-        except ValueError:
-            raise typer.BadParameter(f"{person!r} is not a person id or list like 1,3", param_hint="--person") from None
+    try:
+        persons = person_ids(person)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--person") from None
     files = input_files(paths)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model))
     for opt, value in (("--keep", keep), ("--remove", remove)):

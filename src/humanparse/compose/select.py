@@ -9,7 +9,16 @@ from ..labels import resolve_parts
 from ..parsing import Parsing
 
 
-def _ids(value) -> list[int] | None:
+def person_ids(value) -> list[int] | None:
+    """Person selection as a list of instance ids.
+
+    Args:
+        value: ``None`` (all persons), an id, an iterable of ids, or a string like ``"2"`` / ``"1,3"``.
+    Returns:
+        the ids (1-based, as in :attr:`Parsing.instances`), or ``None`` for all persons.
+    Raises:
+        ValueError: a string that is not a comma-separated list of integers.
+    """
     if value is None:
         return None
     if isinstance(value, (int, np.integer)):
@@ -43,7 +52,7 @@ def selection_mask(parsing: Parsing, keep=None, remove=None, person=None) -> np.
     if remove is not None:
         lut[resolve_parts(ls, remove)] = False
     m = lut[parsing.labels]
-    ids = _ids(person)
+    ids = person_ids(person)
     if ids is not None:
         for i in ids:
             parsing.person(i)   # KeyError with the valid range
