@@ -5,7 +5,9 @@ by all runs (one checkpoint in the published layout, written once). Timing: all 
 one process and run alternately, several rounds, best kept (the machine is shared, so its load
 fluctuates). Peak RSS: one extra subprocess per (runtime, size).
 Timed: network forward, and the instance post-process (label map + person instances) at the
-input size. Pre-processing (resize/normalise) is excluded on both sides.
+input size. Pre-processing (resize/normalise) is excluded on both sides. The process runs with
+``humanparse.malloc.tune_malloc()`` (what the m2fp backend applies) for every runtime, the
+reference included; ``--no-malloc-tuning`` runs all of them with glibc's defaults.
 
     .venv/bin/python bench/bench_m2fp.py                      # 512x512 and 800x1333
     .venv/bin/python bench/bench_m2fp.py --parity             # full-config parity vs the reference
@@ -215,8 +217,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per subprocess (best is reported)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best forward/post reported)")
     ap.add_argument("--parity", action="store_true", help="check full-config parity instead of timing")
+    ap.add_argument("--no-malloc-tuning", action="store_true",
+                    help="leave glibc malloc at its defaults (for every runtime)")
     ap.add_argument("--child", nargs=3, metavar=("RUNTIME", "H", "W"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.no_malloc_tuning:
+        os.environ["HUMANPARSE_MALLOC_TUNING"] = "0"  # also seen by the subprocesses
+    from humanparse.malloc import tune_malloc
+
+    tuned = tune_malloc()
+    if not a.child:
+        print(f"glibc malloc tuning: {'on' if tuned else 'off'} (all runtimes)", flush=True)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     if a.child:
         print(json.dumps(run_one(a.child[0], int(a.child[1]), int(a.child[2]), a.threads, a.repeat)))
@@ -246,8 +257,9 @@ def main() -> None:
                   f"  peak RSS {r['peak_rss_mb']:6.0f} MB", flush=True)
     rows = [{"runtime": rt, "size": size, "forward_s": min(t[0] for t in ts), "post_s": min(t[1] for t in ts),
              "peak_rss_mb": rss.get((size, rt), float("nan"))} for (size, rt), ts in timing.items()]
-    print(f"\nbest of {a.rounds} interleaved round(s) + 1 subprocess run, {a.threads} threads; peak RSS of the "
-          "subprocess run (load + warm-up + run; onnx: session on the cached export)")
+    print(f"\nbest of {a.rounds} interleaved round(s) + 1 subprocess run, {a.threads} threads, glibc malloc tuning "
+          f"{'on' if tuned else 'off'}; peak RSS of the subprocess run (load + warm-up + run; onnx: session on the "
+          "cached export)")
     print("\n| size | runtime | forward s | post-process s | total s | speed-up vs reference | peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

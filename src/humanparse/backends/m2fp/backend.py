@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...malloc import tune_malloc
 from ...parsing import Parsing
 from ..base import Backend
 from .config import M2FPConfig
@@ -63,6 +64,7 @@ class M2FPBackend(Backend):
             raise FileNotFoundError(f"M2FP weights not found: {self.weights}")
         self.runtime = runtime
         self.num_threads = int(num_threads) if num_threads else None
+        tune_malloc()  # keep freed activation buffers for reuse (fewer page faults; see humanparse.malloc)
         if self.num_threads:
             torch.set_num_threads(self.num_threads)
         model = load_checkpoint(self.weights)
