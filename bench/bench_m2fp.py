@@ -215,7 +215,7 @@ def main() -> None:
     ap.add_argument("--runtimes", default="reference,torch,onnx")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per subprocess (best is reported)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best forward/post reported)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (best forward/post reported)")
     ap.add_argument("--parity", action="store_true", help="check full-config parity instead of timing")
     ap.add_argument("--no-malloc-tuning", action="store_true",
                     help="leave glibc malloc at its defaults (for every runtime)")

@@ -161,7 +161,8 @@ class PixelDecoder(nn.Module):
         srcs, pos = [], []
         for i, k in enumerate(self.trans_features[::-1]):
             x = features[k].float()
-            srcs.append(self.input_proj[i](x))
+            conv, norm = self.input_proj[i]
+            srcs.append(norm(self._conv(conv, x)))
             pos.append(sine_position_encoding(x.shape[2], x.shape[3], self.conv_dim // 2, device=x.device)
                        .expand(x.shape[0], -1, -1, -1))
         y = self.transformer(srcs, pos)
@@ -182,4 +183,10 @@ class PixelDecoder(nn.Module):
                 coarse = coarse.clone(memory_format=torch.channels_last)
             up = F.interpolate(coarse, size=lateral.shape[-2:], mode="bilinear", align_corners=False)
             out.append(getattr(self, f"layer_{idx}")(lateral + up))
-        return self.mask_features(out[-1]), out[:3]
+        return self._conv(self.mask_features, out[-1]), out[:3]
+
+    fused = False
+    """Set by :meth:`M2FP.optimize_for_inference`: plain convolutions through :mod:`.fused_ops`."""
+
+    def _conv(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        return fused_ops.conv2d(x, conv) if self.fused else conv(x)
