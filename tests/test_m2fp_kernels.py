@@ -39,15 +39,16 @@ def test_winograd_matches_direct_convolution(b, c, o, h, w, relu):
             assert y.min() >= 0
 
 
-def test_winograd_strips_and_no_bias(monkeypatch):
+@pytest.mark.parametrize("b", [1, 2])
+def test_winograd_strips_and_no_bias(monkeypatch, b):
     """A map split into several strips of tile rows (and a ragged last strip) gives the same output."""
     g = torch.Generator().manual_seed(3)
-    x = torch.randn(1, 256, 23, 10, generator=g)
+    x = torch.randn(b, 256, 23, 10, generator=g)
     weight = torch.randn(256, 256, 3, 3, generator=g)
     ref = F.conv2d(x, weight, None, padding=1)
     u = winograd.transform_weight(weight)
     whole = winograd.conv3x3(x, u, None)
-    monkeypatch.setattr(winograd, "STRIP_ELEMENTS", 256 * 3 * 16 * 2)  # 2 tile rows per strip of 3 tiles
+    monkeypatch.setattr(winograd, "STRIP_ELEMENTS", b * 256 * 3 * 16 * 2)  # 2 tile rows per strip of 3 tiles
     strips = winograd.conv3x3(x, u, None)
     assert _rel_err(whole, ref) < 1e-4 and _rel_err(strips, ref) < 1e-4
     assert torch.allclose(whole, strips, atol=1e-5 * float(ref.abs().max()))
