@@ -109,3 +109,16 @@ def test_gather_kernel_refuses_tables_beyond_exact_float_indices():
     plan = GatherPlan([(1, 1)], z, z, z, z, z.int(), head_stride=2 ** 24)
     with pytest.raises(ValueError, match="grid_sample"):
         deform_attn_gather(torch.zeros(1, 1, 1, 2), plan, torch.zeros(1, 1, 1, 1, 1, 2), torch.zeros(1, 1, 1, 1, 1))
+
+
+@pytest.mark.parametrize("padded,image", [((64, 96), (64, 96)), ((64, 96), (61, 83)), ((800, 1344), (800, 1333))])
+def test_mask_upsampling_equals_upsample_then_crop(padded, image):
+    """The post-process's one-call upsampling equals bilinear to the padded size, then the crop."""
+    from humanparse.backends.m2fp.postprocess import upsample_masks
+
+    masks = torch.randn(3, padded[0] // 4, padded[1] // 4, generator=torch.Generator().manual_seed(1))
+    expected = F.interpolate(masks[None], size=padded, mode="bilinear", align_corners=False)[0, :, :image[0], :image[1]]
+    assert torch.equal(upsample_masks(masks, padded, image, image), expected)
+    out = (image[0] * 2 + 1, image[1] + 7)
+    resized = F.interpolate(expected[None], size=out, mode="bilinear", align_corners=False)[0]
+    assert torch.equal(upsample_masks(masks, padded, image, out), resized)

@@ -55,9 +55,13 @@ def upsample_masks(masks: torch.Tensor, padded_hw: tuple[int, int], image_hw: tu
 
     Bilinear (align_corners=False) to the padded input size, crop the valid ``image_hw`` (the
     resized image before padding), then bilinear to the original image size ``out_hw``.
+    The first two steps are one call: ATen's ``upsample_bilinear2d`` with the padded size's scale
+    factors and the cropped output size computes exactly the cropped pixels (same source
+    coordinates, bit-identical), without the padded intermediate and the copy of its crop.
     """
-    x = F.interpolate(masks[None], size=padded_hw, mode="bilinear", align_corners=False)
-    x = x[:, :, :image_hw[0], :image_hw[1]]
+    h, w = masks.shape[-2:]
+    x = torch.ops.aten.upsample_bilinear2d.default(masks[None], [int(image_hw[0]), int(image_hw[1])], False,
+                                                   padded_hw[0] / h, padded_hw[1] / w)
     if tuple(image_hw) != tuple(out_hw):
         x = F.interpolate(x, size=out_hw, mode="bilinear", align_corners=False)
     return x[0]
