@@ -12,7 +12,7 @@ that keeps freed memory for reuse (jemalloc or tcmalloc through ``LD_PRELOAD``);
 in-process equivalent for glibc, applied by the backends that run large networks.
 
 The cost: memory freed by the process is kept for reuse instead of returned to the OS (up to
-``trim_threshold`` at the top of the heap), so the resident size after a large inference stays
+:data:`TRIM_THRESHOLD` at the top of the heap), so the resident size after a large inference stays
 near its peak. Set ``HUMANPARSE_MALLOC_TUNING=0`` to leave ``malloc`` alone.
 """
 

@@ -75,7 +75,7 @@ class ConvNorm(nn.Conv2d):
         relu = self.relu if relu is None else relu
         if self.fused and self.norm is None:
             return fused_ops.conv2d(x, self, relu=relu, add=add)
-        if self.fused:  # a norm follows (GroupNorm in the pixel decoder): fused conv alone
+        if self.fused:  # a norm follows (GroupNorm in the pixel decoder): only the conv is fused
             x = fused_ops.conv2d(x, self)
         else:
             x = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -19,6 +19,11 @@ import torch.nn.functional as F
 from . import winograd
 
 
+def is_channels_last(x: torch.Tensor) -> bool:
+    """True for a 4-D tensor laid out channels-last (and not also plain contiguous, e.g. 1x1 maps)."""
+    return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+
+
 def can_fuse(x: torch.Tensor, weight: torch.Tensor) -> bool:
     """True when the oneDNN fused kernels may be used for input ``x`` and ``weight``."""
     return (x.device.type == "cpu" and x.dtype == torch.float32 and weight.dtype == torch.float32

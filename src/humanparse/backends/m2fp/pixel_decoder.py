@@ -21,10 +21,6 @@ from .deform_attn import GatherPlan, deform_attn_gather, deform_attn_grid_sample
 from .position_encoding import sine_position_encoding
 
 
-def _channels_last(x: torch.Tensor) -> bool:
-    return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-
-
 class MSDeformAttn(nn.Module):
     """Multi-scale deformable self-attention over the flattened levels (Deformable DETR, eq. 3)."""
 
@@ -177,7 +173,7 @@ class PixelDecoder(nn.Module):
             idx = n - j  # adapter_{idx}: in_features order, reversed for top-down
             lateral = getattr(self, f"adapter_{idx}")(features[k].float())
             coarse = out[-1]
-            if _channels_last(lateral) and not torch.jit.is_tracing():
+            if fused_ops.is_channels_last(lateral) and not torch.jit.is_tracing():
                 # the encoder output is a strided view; an exact channels-last copy keeps the
                 # upsampling and the sum in one memory format (mixed formats cost ~10x more)
                 coarse = coarse.clone(memory_format=torch.channels_last)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fused_ops
 from .config import DecoderConfig
 from .position_encoding import sine_position_encoding
 
@@ -169,8 +170,7 @@ def channel_product(emb: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
     feature map ``(B, C, H, W)``. A channels-last map is multiplied in place as ``(B, H*W, C)``
     (one GEMM, no transposing copy of the map)."""
     b, c, h, w = feats.shape
-    if (not torch.compiler.is_compiling() and feats.dim() == 4 and not feats.is_contiguous()
-            and feats.is_contiguous(memory_format=torch.channels_last)):
+    if not torch.compiler.is_compiling() and fused_ops.is_channels_last(feats):
         flat = feats.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view for channels-last
         return torch.bmm(emb, flat.transpose(1, 2)).view(b, -1, h, w)
     return torch.einsum("bqc,bchw->bqhw", emb, feats)
