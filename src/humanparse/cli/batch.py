@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console
 
 
 def batch_command(
@@ -24,7 +24,7 @@ def batch_command(
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
 ) -> None:
     """Parse every image under IN_DIR into OUT_DIR. Resumable: inputs whose outputs exist are skipped;
     bad files are listed in OUT_DIR/batch_report.jsonl and do not stop the run (exit code 1 if any failed)."""

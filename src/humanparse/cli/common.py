@@ -13,6 +13,7 @@ BackendOpt = typer.Option("mediapipe", "--backend", "-b", help="Backend: mediapi
 MaxPersonsOpt = typer.Option(10, "--max-persons", "-n", min=1, help="Most persons to parse per image.")
 WeightsOpt = typer.Option(None, "--weights", "-w", help="Local weights (checkpoint dir or file) for hub backends.")
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name of the backend (see `humanparse models list`).")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 
 
 def backend_options(max_persons: int, weights: Path | None, model: str | None = None, **extra) -> dict:

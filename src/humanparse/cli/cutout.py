@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, input_files,
-                     open_backend, run_per_file)
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
+                     input_files, open_backend, run_per_file)
 
 
 def _targets(out: Path, stem: str, alpha_only: bool, preset: str | None, layers: bool) -> list[Path]:
@@ -40,7 +40,7 @@ def cutout_command(
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
 ) -> None:
     """Cut persons (or chosen parts) out of images with soft, hair-aware edges; optionally put them on a
     new background, write try-on masks (--preset) or per-part layers (--layers)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console
 
 
 def eval_command(
@@ -30,7 +30,7 @@ def eval_command(
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     min_group: int = typer.Option(5, "--min-group", min=1, help="Fewest persons for a skin-tone group to get a CI."),
     name: str = typer.Option(None, "--name", help="Dataset name in the reports (default: the images folder's parent)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
 ) -> None:
     """Run a backend over annotated images and write metrics.json, report.md, iou.png, confusion.png
     (and fairness.json / fairness.md with --fairness)."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, input_files,
-                     open_backend, run_per_file)
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
+                     input_files, open_backend, run_per_file)
 
 
 def parse_command(
@@ -20,7 +20,7 @@ def parse_command(
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     runtime: str = typer.Option(None, "--runtime", help="m2fp only: torch or onnx."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
 ) -> None:
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
     from ..io.image import load_image

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, open_backend
+from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console, open_backend
 
 
 def video_command(
@@ -29,7 +29,7 @@ def video_command(
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = QuietOpt,
 ) -> None:
     """Cut every person out of a video frame by frame, smooth the matte over time, and put them on a new
     background (or keep transparency). Audio, frame rate and timestamps are kept."""
