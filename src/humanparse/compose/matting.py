@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .trimap import BG, FG, band_width, make_trimap
+from .trimap import BG, FG, UNKNOWN, band_width, make_trimap
 
 METHODS = ("off", "fast", "quality")
 """Names accepted by :func:`alpha_matte`."""
@@ -97,11 +97,16 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
 
 
 def _solve_window(image: np.ndarray, tri: np.ndarray, win: tuple[slice, slice], max_pixels: int,
-                  alpha: np.ndarray) -> None:
-    """Closed-form matting of the unknown pixels of ``tri[win]``, written into ``alpha[win]``."""
+                  alpha: np.ndarray, mask: np.ndarray) -> None:
+    """Closed-form matting of the unknown pixels of ``tri[win]``, written into ``alpha[win]``.
+
+    A window the solver cannot take (no sure foreground or no sure background left at the working size, e.g. a
+    person filling the frame, or a solver error) keeps the hard ``mask`` on its unknown pixels instead.
+    """
     from pymatting import estimate_alpha_cf
 
     img_c, tri_c = image[win], tri[win]
+    unknown = tri_c == UNKNOWN
     h, w = tri_c.shape
     scale = min(1.0, float(np.sqrt(max_pixels / float(h * w))))
     if scale < 1.0:
@@ -110,19 +115,25 @@ def _solve_window(image: np.ndarray, tri: np.ndarray, win: tuple[slice, slice], 
         tri_s = cv2.resize(tri_c, size, interpolation=cv2.INTER_NEAREST)
     else:
         img_s, tri_s = img_c, tri_c
-    if not (tri_s == FG).any() or not (tri_s == 0.5).any():
-        a = cv2.resize(tri_s, (w, h), interpolation=cv2.INTER_LINEAR) if scale < 1.0 else tri_s
-    else:
-        g_s = img_s.astype(np.float32) / 255.0
+    if not ((tri_s == FG).any() and (tri_s == BG).any() and (tri_s == UNKNOWN).any()):
+        alpha[win][unknown] = mask[win][unknown]     # nothing to propagate from: the hard mask
+        return
+    g_s = img_s.astype(np.float32) / 255.0
+    try:
         a = estimate_alpha_cf(g_s.astype(np.float64), tri_s.astype(np.float64),
                               cg_kwargs={"maxiter": CG_MAXITER}).astype(np.float32)
-        if scale < 1.0:
-            # Fast guided upsampling: re-align the soft edge with full-resolution image edges.
-            A, b = guided_coefficients(g_s, a, UPSAMPLE_RADIUS, UPSAMPLE_EPS)
-            A = cv2.resize(A, (w, h), interpolation=cv2.INTER_LINEAR)
-            b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-            a = (A * (img_c.astype(np.float32) / 255.0)).sum(axis=2) + b
-    unknown = tri_c == 0.5
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        alpha[win][unknown] = mask[win][unknown]
+        return
+    if not np.isfinite(a).all():
+        alpha[win][unknown] = mask[win][unknown]
+        return
+    if scale < 1.0:
+        # Fast guided upsampling: re-align the soft edge with full-resolution image edges.
+        A, b = guided_coefficients(g_s, a, UPSAMPLE_RADIUS, UPSAMPLE_EPS)
+        A = cv2.resize(A, (w, h), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+        a = (A * (img_c.astype(np.float32) / 255.0)).sum(axis=2) + b
     alpha[win][unknown] = np.clip(a[unknown], 0.0, 1.0)
 
 
@@ -138,15 +149,16 @@ def _windows(m: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
     return [(slice(y, y + h), slice(x, x + w)) for x, y, w, h, _ in stats[1:]]
 
 
-def _solve_cf(image: np.ndarray, tri: np.ndarray, max_pixels: int) -> np.ndarray:
+def _solve_cf(image: np.ndarray, tri: np.ndarray, max_pixels: int, mask: np.ndarray) -> np.ndarray:
     """Closed-form matting of the unknown band, per cluster of the band (persons apart in a group photo
-    get their own crop, so each keeps its resolution), each crop downscaled to its share of ``max_pixels``."""
+    get their own crop, so each keeps its resolution), each crop downscaled to its share of ``max_pixels``;
+    ``mask`` (bool) is the fallback of a window the solver cannot take (see :func:`_solve_window`)."""
     alpha = (tri == FG).astype(np.float32)
     wins = _windows(tri == 0.5, band_width(tri.shape, 0.01) + 4)
     area = [(ys.stop - ys.start) * (xs.stop - xs.start) for ys, xs in wins]
     for win, a in zip(wins, area):
         share = max(int(max_pixels * a / sum(area)), min(a, FAST_MAX_PIXELS // 2))
-        _solve_window(image, tri, win, share, alpha)
+        _solve_window(image, tri, win, share, alpha, mask)
     return alpha
 
 
@@ -165,7 +177,10 @@ def alpha_matte(image: np.ndarray, mask: np.ndarray, method: str = "fast", hair:
         max_pixels: working-size cap of the ``"quality"`` solve (``"fast"`` uses :data:`FAST_MAX_PIXELS`).
     Returns:
         ``(H, W)`` float32 alpha in [0, 1]: exactly 1 on the trimap's sure foreground, exactly 0 on
-        its sure background, fractional in between.
+        its sure background, fractional in between. Any mask content has a defined result, never an
+        error: an empty mask gives all 0, a full one all 1, and where the solver has nothing to propagate
+        from (a person filling the frame leaves no sure background, a 1-px-wide person no sure foreground)
+        the unknown band keeps the hard mask.
     Raises:
         ValueError: unknown method, image not ``(H, W, 3)`` uint8, or mask of another size.
     """
@@ -180,7 +195,7 @@ def alpha_matte(image: np.ndarray, mask: np.ndarray, method: str = "fast", hair:
     if not (tri == FG).any():              # a thin mask vanished under erosion: narrow the band
         tri = make_trimap(mask, None, band=1)
     limit = FAST_MAX_PIXELS if method == "fast" else max_pixels
-    alpha = _solve_cf(image, tri, limit)
+    alpha = _solve_cf(image, tri, limit, mask)
     alpha = np.clip(alpha, 0.0, 1.0)
     alpha[tri == FG] = 1.0
     alpha[tri == BG] = 0.0
