@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-12)
 OUT    ?= demo-out
 
-.PHONY: venv demo test test-fast bench browser-deps clean
+.PHONY: venv demo test test-fast bench train browser-deps clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,11 @@ test-fast: venv
 
 bench: venv
 	$(PY) bench/run_all.py
+
+# Trains the offline default's part network from ../shared/data/ccp (about an hour on 2 cores; resumes when
+# interrupted), exports train-out/lite0-cihp20.onnx and compares its validation figure with the shipped weights'.
+train: venv
+	$(VENV)/bin/humanparse train --out train-out --export train-out/lite0-cihp20.onnx
 
 clean:
 	rm -rf $(VENV) $(OUT) bench-out .pytest_cache

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_mediapipe.py", "bench_m2fp.py", "bench_service.py", "bench_video.py", "bench_compose.py"]
+ORDER = ["bench_parsers.py", "bench_m2fp.py", "bench_service.py", "bench_video.py", "bench_compose.py"]
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ DEFAULT_BACKEND = "mediapipe"
 
 _REGISTRY: dict[str, tuple[str, str, str]] = {
     # name: (module, class, pip extra that provides its dependencies)
+    "lite": ("humanparse.backends.lite.backend", "LiteBackend", ""),
     "mediapipe": ("humanparse.backends.mediapipe.backend", "MediaPipeBackend", ""),
     "m2fp": ("humanparse.backends.m2fp.backend", "M2FPBackend", "m2fp"),
     "segformer": ("humanparse.backends.segformer", "SegformerBackend", "hf"),

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from ..errors import ImageError
 from ..parsing import Parsing
 
 
@@ -43,3 +44,37 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release model resources. Default: nothing to do."""
+
+
+def check_image(image) -> np.ndarray:
+    """``image`` as a C-contiguous ``(H, W, 3)`` uint8 RGB array.
+
+    Raises:
+        ImageError: not a NumPy array, not ``(H, W, 3)`` uint8, or empty.
+    """
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"expected an (H, W, 3) uint8 numpy array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ImageError(f"expected an (H, W, 3) uint8 RGB array, got shape {image.shape} dtype {image.dtype}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ImageError(f"empty image of shape {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def parsing_left_to_right(labels: np.ndarray, inst: np.ndarray, scores: list[float],
+                          label_set: str = "cihp") -> Parsing:
+    """A :class:`Parsing` whose persons are numbered 1..N left to right by the x1 of their box.
+
+    Args:
+        labels: ``(H, W)`` uint8 class ids.
+        inst: ``(H, W)`` uint16 person ids ``1..K`` (0 = none; ids may be missing).
+        scores: score of person id ``k`` at ``scores[k - 1]``.
+    """
+    ids = [int(i) for i in np.unique(inst) if i]
+    x1 = {i: int(np.nonzero((inst == i).any(0))[0].min()) for i in ids}
+    order = sorted(ids, key=lambda i: (x1[i], i))
+    remap = np.zeros(int(inst.max()) + 1, np.uint16)
+    for new, old in enumerate(order, start=1):
+        remap[old] = new
+    new_scores = {new: scores[old - 1] for new, old in enumerate(order, start=1)}
+    return Parsing.from_maps(labels, remap[inst], label_set, scores=new_scores)

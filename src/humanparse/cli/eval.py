@@ -9,6 +9,24 @@ import typer
 from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console
 
 
+def select_split(samples: list, split: str) -> list:
+    """The samples of CCP's fixed ``split`` (``humanparse.train.data.split_of``); ``"all"`` keeps every one.
+
+    Raises:
+        ValueError: an unknown split, or a sample id that is not a photo number.
+    """
+    if split == "all":
+        return samples
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"unknown split {split!r}: choose all, train, val or test")
+    from ..train.data import split_of
+
+    bad = [s.id for s in samples if not s.id.isdigit()]
+    if bad:
+        raise ValueError(f"--split needs numbered photos (CCP's NNNN ids); got {bad[0]!r}")
+    return [s for s in samples if split_of(int(s.id)) == split]
+
+
 def eval_command(
     images: Path = typer.Option(..., "--images", help="Folder of images <id>.jpg."),
     labels: Path = typer.Option(..., "--labels", help="Folder of ground-truth label maps <id>.png (class ids)."),
@@ -24,6 +42,9 @@ def eval_command(
     model: str = ModelOpt,
     fairness: bool = typer.Option(False, "--fairness", help="Also report accuracy per ITA skin-tone group with bootstrap CIs."),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N images (sorted by id)."),
+    split: str = typer.Option("all", "--split",
+                              help="CCP's fixed split by photo number: test (divisible by 5), val (ending in 1), "
+                                   "train (the rest), or all."),
     out: Path = typer.Option(Path("eval-out"), "--out", "-o", help="Output folder for reports (and the prediction cache)."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Cache predictions in OUT/predictions/<backend> for fast re-runs."),
     n_boot: int = typer.Option(1000, "--boot", min=10, help="Bootstrap resamples for the fairness CIs."),
@@ -47,7 +68,7 @@ def eval_command(
     try:
         gt_set = get_label_set(label_set)
         check_classes_file(labels.parent, gt_set)
-        samples = find_samples(images, labels, instances, limit)
+        samples = select_split(find_samples(images, labels, instances), split)[:limit]
         model_ = load_backend(backend, **backend_options(max_persons, weights, model))
         make_comparison(gt_set, model_.label_set, map_to, merge)  # fail fast on a bad --map / --merge
     except (KeyError, ValueError, HumanParseError) as e:

@@ -105,6 +105,24 @@ _NVIDIA_SEGFORMER = "https://github.com/NVlabs/SegFormer/blob/master/LICENSE"
 
 CATALOG: tuple[ModelEntry, ...] = (
     ModelEntry(
+        name="lite0-cihp20",
+        backend="lite",
+        hub="bundled",
+        repo="humanparse",
+        revision=None,
+        files=(ModelFile("backends/lite/weights/lite0-cihp20.onnx"),
+               ModelFile("backends/lite/weights/lite0-cihp20.json")),
+        label_set="cihp",
+        licence="Apache-2.0",
+        commercial_use=True,
+        url="docs/backend-lite.md",
+        paper="Tan & Le, 'EfficientNet', ICML 2019 (Lite0 encoder); Kirillov et al., 'Panoptic FPN', CVPR 2019",
+        notes="The offline default: trained by the humanparse project on CCP (Apache-2.0) with a BodyPix 2.0 teacher "
+              "(Apache-2.0); shipped inside the humanparse package, SHA-256 checked at load; the .json card beside "
+              "it records the training command, commit and data split.",
+        wheel="humanparse",
+    ),
+    ModelEntry(
         name="m2fp-r101-cihp",
         backend="m2fp",
         hub="modelscope",

@@ -19,18 +19,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ...errors import ImageError
 from ...parsing import Parsing
-from ..base import Backend
+from ..base import Backend, check_image, parsing_left_to_right
 from . import detect as L
-from .detect import Detector, PosePerson, find_persons
-from .geometry import FACE_CORE, FACE_OVAL, body_scale, draw_skeleton, face_polygon_from_pose, head_box, nearest_region
+from .detect import Detector, PosePerson
+from .geometry import FACE_CORE, FACE_OVAL, body_scale, draw_skeleton, face_polygon_from_pose, nearest_region
 from .labeling import label_person
+from .persons import detect_persons, face_mesh_on_head, resize_for_work
 from .skin import SkinModel
-
-FACE_CROP = 256
-"""Side in pixels the head crop is resized to before the face landmarker (its detector wants faces
-filling a good part of a 128x128 input)."""
 
 MAX_BONE_DIST = 0.9
 """Mask pixels farther than this many body scales from every bone of their person are dropped
@@ -51,16 +47,6 @@ class _Work:
     skin: SkinModel
     scale: float
     back: bool
-
-
-def _check_image(image) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise ImageError(f"expected an (H, W, 3) uint8 numpy array, got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ImageError(f"expected an (H, W, 3) uint8 RGB array, got shape {image.shape} dtype {image.dtype}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ImageError(f"empty image of shape {image.shape}")
-    return np.ascontiguousarray(image)
 
 
 def _seen_from_behind(lm: np.ndarray) -> bool:
@@ -119,24 +105,10 @@ class MediaPipeBackend(Backend):
         Raises:
             ImageError: not an ``(H, W, 3)`` uint8 array.
         """
-        image = _check_image(image)
+        image = check_image(image)
         h, w = image.shape[:2]
-        long_ = max(h, w)
-        s = 1.0
-        if long_ > self.work_size:
-            s = self.work_size / long_
-        elif long_ < self.min_size:
-            s = self.min_size / long_
-        if s != 1.0:
-            size = (max(1, round(w * s)), max(1, round(h * s)))
-            work = cv2.resize(image, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-        else:
-            work = image
-        persons = find_persons(self._detector, work, use_windows=self.use_windows,
-                               confirm=(lambda p: self._face_mesh(work, p.landmarks) is not None)
-                               if self.face_mesh else None)
-        persons.sort(key=lambda p: (-round(p.score, 2), -int((p.mask > 0.5).sum())))  # ties: larger first
-        persons = persons[: self.max_persons]
+        work, s = resize_for_work(image, self.work_size, self.min_size)
+        persons = detect_persons(self._detector, work, self.max_persons, self.use_windows, self.face_mesh)
         items = [it for it in (self._prepare(work, p) for p in persons) if it is not None]
         if not items:
             return Parsing.empty(h, w, self.label_set)
@@ -144,34 +116,12 @@ class MediaPipeBackend(Backend):
         if s != 1.0:
             labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
             inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
-        return self._finish(labels, inst, [it.pose.score for it in items])
+        return parsing_left_to_right(labels, inst, [it.pose.score for it in items])
 
     # ------------------------------------------------------------------ steps
     def _face_mesh(self, work: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
-        """Face mesh ``(468, 2)`` in working pixels from an upscaled head crop, or None."""
-        if not self.face_mesh or lm[list(L.HEAD), 3].mean() < 0.5:
-            return None
-        cx, cy, side = head_box(lm)
-        if side < 8:
-            return None
-        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        n = int(round(side))
-        crop = np.zeros((n, n, 3), np.uint8)
-        H, W = work.shape[:2]
-        sx1, sy1, sx2, sy2 = max(x0, 0), max(y0, 0), min(x0 + n, W), min(y0 + n, H)
-        if sx2 <= sx1 or sy2 <= sy1:
-            return None
-        crop[sy1 - y0:sy2 - y0, sx1 - x0:sx2 - x0] = work[sy1:sy2, sx1:sx2]
-        mesh = self._detector.face(cv2.resize(crop, (FACE_CROP, FACE_CROP), interpolation=cv2.INTER_LINEAR))
-        if mesh is None:
-            return None
-        mesh = mesh * (n / FACE_CROP) + np.array([x0, y0], np.float32)
-        # sanity: the mesh must sit on this person's head, at a plausible size
-        centre = mesh.mean(0)
-        width = np.ptp(mesh[:, 0])
-        if np.linalg.norm(centre - np.array([cx, cy])) > 0.35 * side or not (0.15 * side < width < 0.9 * side):
-            return None
-        return mesh
+        """Face mesh ``(468, 2)`` in working pixels, or None (see :func:`.persons.face_mesh_on_head`)."""
+        return face_mesh_on_head(self._detector, work, lm) if self.face_mesh else None
 
     def _prepare(self, work: np.ndarray, pose: PosePerson) -> _Work | None:
         H, W = work.shape[:2]
@@ -248,16 +198,3 @@ class MediaPipeBackend(Backend):
             labels[y1:y2, x1:x2][mine] = lab[mine]
         owner[labels == 0] = 0
         return labels, owner
-
-    @staticmethod
-    def _finish(labels: np.ndarray, inst: np.ndarray, scores: list[float]) -> Parsing:
-        """Renumber persons 1..N left to right by bbox x1 and build the Parsing."""
-        ids = [int(i) for i in np.unique(inst) if i]
-        x1 = {i: int(np.nonzero((inst == i).any(0))[0].min()) for i in ids}
-        order = sorted(ids, key=lambda i: (x1[i], i))
-        remap = np.zeros(int(inst.max()) + 1, np.uint16)
-        for new, old in enumerate(order, start=1):
-            remap[old] = new
-        new_inst = remap[inst]
-        new_scores = {new: scores[old - 1] for new, old in enumerate(order, start=1)}
-        return Parsing.from_maps(labels, new_inst, "cihp", scores=new_scores)

