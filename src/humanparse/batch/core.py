@@ -3,7 +3,7 @@
 A job parses every image under an input folder into ``Parsing.save`` outputs under an output folder,
 keeping sub-folders. It is *resumable*: an input whose outputs all exist is skipped, and outputs are
 written to a hidden temporary folder inside the output folder and moved into place with atomic
-renames (``os.replace``), so an existing output is always complete. Inputs are only ever read.
+renames (:mod:`humanparse.io.atomic`), so an existing output is always complete. Inputs are only ever read.
 Failures are per file: recorded in the report (``batch_report.jsonl``, one JSON object per input)
 and never stop the job.
 """
@@ -11,18 +11,15 @@ and never stop the job.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import HumanParseError
+from ..io.atomic import PARTIAL_PREFIX, clean_partials, commit, staging_dir  # noqa: F401 - re-exported
 from ..parsing import FORMATS
 
 REPORT_NAME = "batch_report.jsonl"
-PARTIAL_PREFIX = ".humanparse-partial-"
 DEFAULT_FORMATS = ("labels", "color", "overlay", "json")
 
 
@@ -144,39 +141,21 @@ def process_item(item: BatchItem, backend, out_dir, formats) -> dict:
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     record: dict = {"input": item.rel}
-    tmp = None
     try:
         targets = item.targets(out_dir, formats)
         if any(t.exists() and t.resolve() == item.src.resolve() for t in targets):
             raise BatchError(f"output would overwrite the input {item.src}")
         image = load_image(item.src)
         parsing = backend.predict(image)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=out_dir))
-        written = parsing.save(tmp, formats, stem=Path(item.stem).name, image=image)
-        targets[0].parent.mkdir(parents=True, exist_ok=True)
-        for fmt, target in zip(formats, targets):
-            os.replace(written[fmt], target)
+        with staging_dir(out_dir) as tmp:
+            written = parsing.save(tmp, formats, stem=Path(item.stem).name, image=image)
+            commit((written[fmt], target) for fmt, target in zip(formats, targets))
         record.update(status="done", outputs=[t.relative_to(out_dir).as_posix() for t in targets],
                       persons=len(parsing))
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch; the report says why
         record.update(status="failed", error=f"{type(e).__name__}: {e}")
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
     record["seconds"] = round(time.perf_counter() - t0, 4)
     return record
-
-
-def clean_partials(out_dir) -> int:
-    """Remove temporary folders left in ``out_dir`` by an interrupted run. Returns how many."""
-    out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        return 0
-    stale = [p for p in out_dir.glob(f"{PARTIAL_PREFIX}*") if p.is_dir()]
-    for p in stale:
-        shutil.rmtree(p, ignore_errors=True)
-    return len(stale)
 
 
 class Report:

@@ -33,7 +33,13 @@ for _name, _module, _attr in _COMMANDS:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+          verbose: bool = typer.Option(False, "--verbose", help="Also show MediaPipe's and ONNX Runtime's own log "
+                                       "lines (same as HUMANPARSE_LOG_LEVEL=debug).")) -> None:
+    if verbose:
+        from ..logs import set_verbose
+
+        set_verbose()
     if version:
         from .. import __version__
 
@@ -42,7 +48,10 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM ends a command like Ctrl-C does, so partial outputs are cleaned up."""
+    from ..io.atomic import sigterm_as_interrupt
+
+    sigterm_as_interrupt()
     app()
 
 

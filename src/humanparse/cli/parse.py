@@ -23,6 +23,7 @@ def parse_command(
     quiet: bool = QuietOpt,
 ) -> None:
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
+    from ..io.atomic import commit, staging_dir
     from ..io.image import load_image
     from ..parsing import FORMATS
 
@@ -40,8 +41,9 @@ def parse_command(
         nonlocal persons
         image = load_image(f)
         result = model_.predict(image)
-        targets[0].parent.mkdir(parents=True, exist_ok=True)
-        result.save(targets[0].parent, formats, stem=Path(stem).name, image=image)
+        with staging_dir(targets[0].parent) as tmp:     # outputs appear complete or not at all
+            written = result.save(tmp, formats, stem=Path(stem).name, image=image)
+            commit((written[k], t) for k, t in zip(formats, targets))
         persons += len(result)
 
     def targets_of(stem: str) -> list[Path]:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console, open_backend
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
+                     fail_line, open_backend)
 
 
 def video_command(
@@ -24,6 +25,10 @@ def video_command(
     parts: str = typer.Option(None, "--parts",
                               help="Keep only these parts, e.g. 'hair,face' (default: whole persons)."),
     masks: Path = typer.Option(None, "--masks", help="Also write the part colour map as a video (e.g. masks.mp4)."),
+    json_out: Path = typer.Option(None, "--json",
+                                  help="Also write per-frame persons (stable ids, boxes, RLE masks) as JSON Lines."),
+    track: bool = typer.Option(True, "--track/--no-track",
+                               help="Follow persons across frames: stable ids, a missed detection keeps the person."),
     max_frames: int = typer.Option(None, "--max-frames", min=1, help="Process only the first N frames."),
     backend: str = BackendOpt,
     max_persons: int = MaxPersonsOpt,
@@ -32,11 +37,12 @@ def video_command(
     quiet: bool = QuietOpt,
 ) -> None:
     """Cut every person out of a video frame by frame, smooth the matte over time, and put them on a new
-    background (or keep transparency). Audio, frame rate and timestamps are kept."""
+    background (or keep transparency). Audio, frame rate and timestamps are kept. A frame that fails is
+    written with the previous frame's matte and reported; the output appears only when complete."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..errors import HumanParseError
-    from ..video import SMOOTHING_MODES, VideoOptions, process_video
+    from ..video import SMOOTHING_MODES, VideoOptions, VideoReader, process_video
 
     if matting not in ("off", "fast"):
         raise typer.BadParameter(f"{matting!r}: choose off or fast", param_hint="--matting")
@@ -45,9 +51,14 @@ def video_command(
     if not src.is_file():
         err_console.print(f"[bold red]error[/] {src}: no such file")
         raise typer.Exit(2)
+    try:                                    # a text file or a photo is refused before the model loads
+        VideoReader(src).close()
+    except HumanParseError as e:
+        fail_line(src, e)
+        raise typer.Exit(1)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model))
     opts = VideoOptions(background=background, matting=matting, smooth=smooth, strength=strength, parts=parts,
-                        masks_path=masks, max_frames=max_frames)
+                        masks_path=masks, json_path=json_out, max_frames=max_frames, track=track)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[speed]} frames/s"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
@@ -60,10 +71,14 @@ def video_command(
         try:
             result = process_video(src, out, model_, opts, progress=tick)
         except (HumanParseError, ValueError, KeyError, OSError) as e:
-            err_console.print(f"[bold red]error[/] {src}: {e}")
+            bar.stop()
+            fail_line(src, e)
             raise typer.Exit(1)
+    if result.fallback_summary():           # always said, even with --quiet: part of the output is degraded
+        err_console.print(f"[bold yellow]warning[/] {src}: {result.fallback_summary()}")
     if not quiet:
-        extra = f", part masks in {result.masks}" if result.masks else ""
+        extra = "".join(f", {what} in {path}" for what, path in (("part masks", result.masks),
+                                                                 ("per-frame persons", result.json)) if path)
         err_console.print(
             f"{result.frames} frame(s) in {result.seconds:.1f} s ({result.fps:.1f} frames/s); audio {result.audio}; "
             f"flicker {result.flicker_raw:.4f} -> {result.flicker:.4f} (smoothing {smooth}); "

@@ -45,6 +45,17 @@ class Frame:
 
 _ALPHA_DECODERS = {"vp9": "libvpx-vp9", "vp8": "libvpx"}
 
+NOT_VIDEO_DEMUXERS = frozenset({"tty", "ansi", "bin", "xbin", "idf", "adf", "image2", "image2pipe", "lrc",
+                                "srt", "ass", "webvtt", "subviewer", "data"})
+"""FFmpeg demuxers that present a non-video file as a video stream: text files (``tty``: rendered as ANSI
+art), still images (``image2`` and every ``*_pipe`` image demuxer: a JPEG would become a 1-frame clip)."""
+
+
+def _not_a_video_format(name: str) -> bool:
+    """Whether the FFmpeg demuxer ``name`` (comma-separated aliases) reads text or still images."""
+    names = set(name.split(","))
+    return bool(names & NOT_VIDEO_DEMUXERS) or any(n.endswith("_pipe") for n in names)
+
 
 def _format_has_alpha(pix_fmt: str | None) -> bool:
     """Whether the FFmpeg pixel format ``pix_fmt`` has an alpha component."""
@@ -66,7 +77,8 @@ class VideoReader:
     ``None``), ``has_alpha``, ``audio`` (the first ``av.AudioStream`` or ``None``), ``container``.
 
     Raises:
-        VideoError: the file is missing, not a media file, or has no video stream.
+        VideoError: the file is missing, not a media file, has no video stream, or is a text file or a still
+            image that FFmpeg would present as one (:data:`NOT_VIDEO_DEMUXERS`).
     """
 
     def __init__(self, path) -> None:
@@ -79,10 +91,18 @@ class VideoReader:
             self.container = av.open(str(self.path), "r")
         except (av.error.FFmpegError, OSError, ValueError) as e:
             raise VideoError(f"{self.path}: not a readable video ({e})") from None
+        fmt = self.container.format.name or ""
         if not self.container.streams.video:
             self.container.close()
             raise VideoError(f"{self.path}: no video stream")
+        if _not_a_video_format(fmt):
+            self.container.close()
+            raise VideoError(f"{self.path}: not a video (FFmpeg reads it as {fmt!r}: "
+                             f"{'an image' if 'image' in fmt or fmt.endswith('_pipe') else 'text or raw data'})")
         self.stream = self.container.streams.video[0]
+        if self.stream.codec_context.name in (None, "", "none"):
+            self.container.close()
+            raise VideoError(f"{self.path}: the video stream has no decodable codec")
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         cc = self.stream.codec_context
         self.width, self.height = int(cc.width), int(cc.height)
@@ -94,6 +114,8 @@ class VideoReader:
         self.time_base = Fraction(self.stream.time_base) if self.stream.time_base else 1 / self.fps
         self.frame_count = int(self.stream.frames or 0)
         self.has_alpha = self.stream.metadata.get("alpha_mode") == "1" or _format_has_alpha(cc.pix_fmt)
+        self.decode_errors: list[str] = []
+        """Video packets that failed to decode and were skipped (one message each), filled while decoding."""
         self._decoder = None
         if self.stream.metadata.get("alpha_mode") == "1" and cc.name in _ALPHA_DECODERS:
             self._decoder = av.CodecContext.create(_ALPHA_DECODERS[cc.name], "r")
@@ -136,6 +158,8 @@ class VideoReader:
         Yields :class:`Frame` objects and ``av.Packet`` objects of :attr:`audio` (not decoded, so they
         can be copied into another container). After ``max_frames`` video frames, audio packets keep
         coming until they pass the end time of the last frame, so the audio matches the cut video.
+        A video packet that fails to decode is skipped and noted in :attr:`decode_errors`; an error of
+        the container itself ends decoding with :class:`VideoError`.
         """
         import av
 
@@ -156,7 +180,12 @@ class VideoReader:
                     if self.audio is None or not audio:
                         return
                     continue
-                for vf in self._decode_packet(packet):
+                try:
+                    decoded = list(self._decode_packet(packet))
+                except av.error.FFmpegError as e:       # one corrupt packet: skip it, keep decoding
+                    self.decode_errors.append(f"packet at pts {packet.pts}: {e}")
+                    continue
+                for vf in decoded:
                     yield self._to_frame(vf, index)
                     index += 1
                     if max_frames is not None and index >= max_frames:

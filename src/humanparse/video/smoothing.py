@@ -46,6 +46,29 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
 
 
+def flow_gray(image: np.ndarray, max_side: int = FLOW_MAX_SIDE) -> tuple[np.ndarray, float]:
+    """Grey copy of an ``(H, W, 3)`` uint8 RGB frame for optical flow, at most ``max_side`` px long.
+
+    Returns:
+        ``(gray, scale)``: ``(h, w)`` uint8 and the factor ``h / H`` (1.0: full size).
+    """
+    h, w = image.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
+    if scale < 1.0:
+        gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return gray, scale
+
+
+def warp(previous: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """``previous`` (``(h, w[, c])``) sampled at ``x + flow(x)``: the previous frame's content moved into the
+    current frame along a current -> previous ``flow`` (``(h, w, 2)`` float32 px, same size); pixels that
+    come from outside the frame repeat its edge."""
+    h, w = flow.shape[:2]
+    gx, gy = _grid(h, w)
+    return cv2.remap(previous, gx + flow[..., 0], gy + flow[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
 def _check_alpha(alpha: np.ndarray) -> np.ndarray:
     a = np.asarray(alpha)
     if a.ndim != 2:
@@ -126,11 +149,7 @@ class FlowSmoother(AlphaSmoother):
         if img.ndim != 3 or img.shape[:2] != a.shape:
             raise ValueError(f"image {img.shape} and alpha {a.shape} must be (H, W, 3) and (H, W)")
         h, w = a.shape
-        scale = min(1.0, FLOW_MAX_SIDE / max(h, w))
-        gray = cv2.cvtColor(np.ascontiguousarray(img[..., :3]), cv2.COLOR_RGB2GRAY)
-        if scale < 1.0:
-            gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
-                              interpolation=cv2.INTER_AREA)
+        gray, scale = flow_gray(img)
         if self._prev is None or self._prev.shape != a.shape or self._prev_gray.shape != gray.shape:
             if self._prev is not None and self._prev.shape != a.shape:
                 raise ValueError(f"frame size changed from {self._prev.shape} to {a.shape}")
@@ -138,18 +157,13 @@ class FlowSmoother(AlphaSmoother):
             return self._prev
         flow = self._flow(gray, self._prev_gray)
         flow[(flow ** 2).sum(axis=2) < FLOW_DEADZONE ** 2] = 0.0
-        gh, gw = gray.shape
-        gx, gy = _grid(gh, gw)
-        warped_gray = cv2.remap(self._prev_gray, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+        warped_gray = warp(self._prev_gray, flow)
         resid = np.abs(gray.astype(np.float32) - warped_gray.astype(np.float32))
         weight = self.strength * np.clip(1.0 - resid / RESIDUAL_SCALE, 0.0, 1.0)
         if scale < 1.0:
             flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / scale
             weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-        fx, fy = _grid(h, w)
-        warped = cv2.remap(self._prev, fx + flow[..., 0], fy + flow[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
+        warped = warp(self._prev, flow)
         out = weight * warped + (1.0 - weight) * a
         self._prev, self._prev_gray = np.clip(out, 0.0, 1.0).astype(np.float32), gray
         return self._prev

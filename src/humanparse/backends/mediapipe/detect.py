@@ -6,6 +6,7 @@ The pose landmarker is the Tasks API in IMAGE mode (bundle from :mod:`.assets`).
 but decodes its output in the wrong layout (checked: nose/chin points land off the face), because it
 expects the 478-point attention model that the wheel does not carry. Both are created once per
 :class:`Detector` and serialised by one lock, so a detector can serve many images from several threads.
+Their native log lines are kept off the terminal by :func:`humanparse.logs.native_stderr_quieted`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from ...logs import native_stderr_quieted
 from .assets import bundle_path
 
 # Pose landmark indices (BlazePose 33-point topology; MediaPipe "left" = the person's own left).
@@ -76,22 +78,29 @@ class Detector:
 
         self._lock = threading.Lock()
         self.num_poses = int(num_poses)
-        self._pose = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(bundle_path("pose_landmarker"))),
-            running_mode=vision.RunningMode.IMAGE, num_poses=self.num_poses,
-            min_pose_detection_confidence=min_pose_detection_confidence,
-            min_pose_presence_confidence=0.5, min_tracking_confidence=0.5,
-            output_segmentation_masks=True))
-        from mediapipe.python.solutions import face_mesh
+        with native_stderr_quieted():
+            self._pose = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(bundle_path("pose_landmarker"))),
+                running_mode=vision.RunningMode.IMAGE, num_poses=self.num_poses,
+                min_pose_detection_confidence=min_pose_detection_confidence,
+                min_pose_presence_confidence=0.5, min_tracking_confidence=0.5,
+                output_segmentation_masks=True))
+            from mediapipe.python.solutions import face_mesh
 
-        self._face = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
-                                        min_detection_confidence=min_face_detection_confidence)
+            self._face = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
+                                            min_detection_confidence=min_face_detection_confidence)
+            # The graphs finish starting up in MediaPipe's own threads after creation returns (and log then):
+            # one call on a blank image waits for that inside the quiet block.
+            blank = np.zeros((64, 64, 3), np.uint8)
+            self._pose.detect(_mp_image(blank))
+            self._face.process(blank)
 
     def poses(self, rgb: np.ndarray) -> list[PosePerson]:
         """Persons in ``rgb`` (``(H, W, 3)`` uint8), unordered, at most ``num_poses``."""
         h, w = rgb.shape[:2]
         with self._lock:
-            res = self._pose.detect(_mp_image(rgb))
+            with native_stderr_quieted():    # sub-graphs log when they first run (first image with a person)
+                res = self._pose.detect(_mp_image(rgb))
         out = []
         for i, lms in enumerate(res.pose_landmarks):
             lm = np.array([[p.x * w, p.y * h, p.visibility or 0.0, p.presence or 0.0] for p in lms], np.float32)
@@ -105,7 +114,8 @@ class Detector:
         ``(468, 2)`` float32 pixels in MediaPipe's canonical face-mesh order, or None."""
         h, w = rgb.shape[:2]
         with self._lock:
-            res = self._face.process(np.ascontiguousarray(rgb, dtype=np.uint8))
+            with native_stderr_quieted():    # as in poses()
+                res = self._face.process(np.ascontiguousarray(rgb, dtype=np.uint8))
         if not res.multi_face_landmarks:
             return None
         return np.array([[p.x * w, p.y * h] for p in res.multi_face_landmarks[0].landmark], np.float32)
