@@ -24,6 +24,7 @@ from ..backends.base import Backend
 from .errors import install_error_handlers
 from .inference import InferencePool
 from .limits import BodySizeLimitMiddleware
+from .live import install_live
 from .metrics import MetricsMiddleware, ServiceMetrics
 from .routes import router
 
@@ -121,6 +122,7 @@ def create_app(backend: str | Backend = DEFAULT_BACKEND, backend_options: dict |
     app.state.pool = None
     install_error_handlers(app)
     app.include_router(router)
+    install_live(app)  # GET /v1/live (WebSocket) and the /live page
 
     static = resources.files(__package__) / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
