@@ -19,6 +19,7 @@ _COMMANDS = [
     ("video", "video", "video_command"),
     ("batch", "batch", "batch_command"),
     ("eval", "eval", "eval_command"),
+    ("live", "live", "live_command"),
 ]
 
 for _name, _module, _attr in _COMMANDS:
