@@ -80,7 +80,7 @@ def parse_formats(formats) -> tuple[str, ...]:
     items = [f.strip() for f in (formats.split(",") if isinstance(formats, str) else formats) if f.strip()]
     bad = [f for f in items if f not in FORMATS]
     if bad or not items:
-        raise BatchError(f"unknown or no format(s) {bad}; choose from {', '.join(FORMATS)}")
+        raise BatchError(f"unknown or no format(s) {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}")
     return tuple(dict.fromkeys(items))
 
 
@@ -97,12 +97,14 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
     and split them into work to do and inputs whose outputs are complete (skipped unless ``overwrite``).
 
     Files inside ``out_dir`` are never taken as inputs (so ``out_dir`` may live inside ``in_dir``).
-    Two inputs that differ only by suffix (``a.jpg``, ``a.png``) get stems ``a_jpg`` and ``a_png``.
+    Stems come from :func:`humanparse.io.naming.output_stems` (as in every command): two inputs that
+    differ only by suffix (``a.jpg``, ``a.png``) get stems ``a_jpg`` and ``a_png``.
 
     Raises:
         BatchError: ``in_dir`` is not a folder, ``out_dir`` is ``in_dir``, or bad ``formats``.
     """
     from ..io.image import iter_image_files
+    from ..io.naming import output_stems
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     fmts = parse_formats(formats)
@@ -112,14 +114,8 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
         raise BatchError(f"output folder {out_dir} is the input folder; choose another --out")
     files = [f for f in iter_image_files([in_dir]) if not (out_dir.exists() and _is_within(f, out_dir))]
     rels = [f.relative_to(in_dir).as_posix() for f in files]
-    plain = [str(Path(r).with_suffix("")) for r in rels]
-    counts: dict[str, int] = {}
-    for s in plain:
-        counts[s] = counts.get(s, 0) + 1
     plan = BatchPlan(in_dir, out_dir, fmts)
-    for f, rel, stem in zip(files, rels, plain):
-        if counts[stem] > 1:
-            stem = f"{stem}_{Path(rel).suffix.lstrip('.').lower()}"
+    for f, rel, stem in zip(files, rels, output_stems(files, [in_dir])):
         item = BatchItem(f, rel, stem)
         done = all(t.is_file() for t in item.targets(out_dir, fmts))
         (plan.skipped if done and not overwrite else plan.todo).append(item)

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, drop_progress,
+                     err_console, progress_bar)
 
 
 def batch_command(
     in_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (sub-folders of IN_DIR are kept)."),
     format: str = typer.Option("labels,color,overlay,json", "--format", "-f",
-                               help="Comma-separated: labels,instances,color,overlay,json,cutout."),
+                               help="Comma-separated list of: labels, instances, color, overlay, json, cutout."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (Ray Data model actors)."),
     address: str = typer.Option(None, "--address",
                                 help="Ray cluster address (engine ray); default: start a local Ray instance."),
@@ -28,7 +29,7 @@ def batch_command(
 ) -> None:
     """Parse every image under IN_DIR into OUT_DIR. Resumable: inputs whose outputs exist are skipped;
     bad files are listed in OUT_DIR/batch_report.jsonl and do not stop the run (exit code 1 if any failed)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from ..api import load_backend
     from ..backends import get_backend
@@ -36,7 +37,7 @@ def batch_command(
     from ..errors import HumanParseError
 
     if engine not in ("local", "ray"):
-        raise typer.BadParameter(f"{engine!r}: choose local or ray", param_hint="--engine")
+        raise typer.BadParameter(f"{engine}: choose local or ray", param_hint="--engine")
     if address and engine != "ray":
         raise typer.BadParameter("--address needs --engine ray", param_hint="--address")
     try:
@@ -50,7 +51,7 @@ def batch_command(
     opts = backend_options(max_persons, weights, model)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[speed]} images/s"), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:
+    with progress_bar(*columns, quiet=quiet) as bar:
         task = bar.add_task(f"batch ({engine})", total=plan.total, speed="-")
 
         def tick(record: dict) -> None:
@@ -68,6 +69,7 @@ def batch_command(
             else:
                 summary = run_local(plan, lambda: get_backend(backend, **opts), workers=workers, progress=tick)
         except HumanParseError as e:
+            drop_progress(bar)
             err_console.print(f"[bold red]error[/] {e}")
             raise typer.Exit(2)
     if not quiet:

@@ -1,13 +1,54 @@
-"""Pieces shared by CLI commands: backend options, output naming, error lines."""
+"""Pieces shared by CLI commands: backend options, input checks, error lines, progress bars, help layout."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperGroup
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_METAVARS = {"str": "TEXT", "path": "PATH", "int": "N", "int range": "N", "float": "X", "float range": "X"}
+
+
+def _help_type(param, ctx) -> str | None:
+    """What help shows after an option: ``PATH``, ``TEXT``, ``N``; nothing for flags and arguments
+    (Typer's default shows Python annotations such as ``<list[Path]>`` or ``<bool>``)."""
+    if isinstance(param, TyperArgument) or getattr(param, "is_flag", False):
+        return None
+    if param.metavar:
+        return param.metavar
+    raw = type(param).display_type(param, ctx).strip("<>")
+    return _METAVARS.get(raw, raw.upper())
+
+
+def _plain_help(command) -> None:
+    params_of = command.get_params
+
+    def get_params(ctx):                    # includes --help, which is made per context
+        params = params_of(ctx)
+        for param in params:
+            param.display_type_rich = lambda ctx, param=param: _help_type(param, ctx)
+        return params
+
+    command.get_params = get_params
+    if command.help:                        # docstring line breaks would break the help at odd places
+        paragraphs = re.split(r"\n\s*\n", command.help)
+        command.help = "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+class PlainHelpGroup(TyperGroup):
+    """The ``humanparse`` command group: the help of every sub-command shows option values as
+    ``PATH``, ``TEXT`` or ``N`` instead of Python types."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_help(self)
 
 BackendOpt = typer.Option("mediapipe", "--backend", "-b", help="Backend: mediapipe (offline default), m2fp, segformer.")
 MaxPersonsOpt = typer.Option(10, "--max-persons", "-n", min=1, help="Most persons to parse per image.")
@@ -44,26 +85,36 @@ def open_backend(name: str, **options):
 
 
 def input_files(paths: list[Path]) -> list[Path]:
-    """Image files under ``paths`` (folders recurse), or one error line and exit code 2 when there are none."""
+    """Image files under ``paths`` (folders recurse). Checked before any model loads: a path that does
+    not exist, or no image at all, is one error line and exit code 2."""
     from ..io.image import iter_image_files
 
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        exit_with_error(f"{', '.join(map(str, missing))}: no such file or folder")
     files = iter_image_files(paths)
     if not files:
         exit_with_error("no image files found in the given paths")
     return files
 
 
-def output_stem(src: Path, roots: list[Path]) -> str:
-    """Output file stem for input ``src``: its path relative to the folder given on the command line
-    (so files from sub-folders don't collide), without suffix, with ``/`` kept as sub-folders."""
-    for root in roots:
-        if root.is_dir():
-            try:
-                rel = src.resolve().relative_to(root.resolve())
-                return str(rel.with_suffix(""))
-            except ValueError:
-                continue
-    return src.stem
+def key_error_message(error: KeyError) -> str:
+    """The message of a ``KeyError`` as written, not its repr (``str(KeyError("x"))`` is ``"'x'"``)."""
+    return str(error.args[0]) if error.args else "unknown key"
+
+
+def progress_bar(*columns, quiet: bool = False, hide: bool = False):
+    """A rich progress bar on stderr (``disable`` when ``quiet`` or ``hide``); see :func:`drop_progress`."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=err_console, disable=quiet or hide, transient=False)
+
+
+def drop_progress(bar) -> None:
+    """Stop ``bar`` and erase it, so an error line is not preceded by a dead ``0/?`` bar (a bar that
+    finished normally stays on screen)."""
+    bar.live.transient = True
+    bar.stop()
 
 
 def fail_line(path: Path | str, error: BaseException) -> None:
@@ -76,32 +127,33 @@ def run_per_file(files: list[Path], roots: list[Path], description: str, targets
                  quiet: bool = False) -> list[Path]:
     """Run ``work`` on each input file with a progress bar (shown for more than one file).
 
-    For each file: ``stem = output_stem(file, roots)``, ``targets = targets_of(stem)`` (the paths it will
-    write); a target that is one of the inputs is refused; then ``work(file, stem, targets)``. A file whose
-    work raises a humanparse, OS, value or key error gets one error line naming it, and the rest continue.
+    For each file: ``stem`` from :func:`humanparse.io.naming.output_stems` (never the same for two
+    inputs), ``targets = targets_of(stem)`` (the paths it will write); a target that is one of the
+    inputs is refused; then ``work(file, stem, targets)``. A file whose work raises a humanparse, OS, value or key error gets one error line naming it, and the rest continue.
 
     Returns:
         the files that failed, in order.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from ..errors import HumanParseError
+    from ..io.naming import output_stems
 
     inputs = {f.resolve() for f in files if f.exists()}
+    stems = output_stems(files, roots)
     failed: list[Path] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, disable=quiet or len(files) < 2, transient=False) as bar:
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      quiet=quiet, hide=len(files) < 2) as bar:
         task = bar.add_task(description, total=len(files))
-        for f in files:
+        for f, stem in zip(files, stems):
             try:
-                stem = output_stem(f, roots)
                 targets = targets_of(stem)
                 clash = [t for t in targets if t.resolve() in inputs]
                 if clash:
                     raise HumanParseError(f"output {clash[0]} would overwrite an input; choose another --out")
                 work(f, stem, targets)
             except (HumanParseError, OSError, ValueError, KeyError) as e:
-                fail_line(f, ValueError(str(e).strip("'\"")) if isinstance(e, KeyError) else e)
+                fail_line(f, ValueError(key_error_message(e)) if isinstance(e, KeyError) else e)
                 failed.append(f)
             bar.advance(task)
     return failed

@@ -6,7 +6,9 @@ import importlib
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+from .common import PlainHelpGroup
+
+app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Multi-person human parsing: body parts and clothing, person by person.")
 
 # (command name, module, function). Modules whose optional dependencies are missing are skipped.
@@ -33,19 +35,23 @@ for _name, _module, _attr in _COMMANDS:
         app.command(_name)(_obj)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"humanparse {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit."),
           verbose: bool = typer.Option(False, "--verbose", help="Also show MediaPipe's and ONNX Runtime's own log "
                                        "lines (same as HUMANPARSE_LOG_LEVEL=debug).")) -> None:
     if verbose:
         from ..logs import set_verbose
 
         set_verbose()
-    if version:
-        from .. import __version__
-
-        typer.echo(__version__)
-        raise typer.Exit()
 
 
 def main() -> None:

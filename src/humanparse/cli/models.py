@@ -11,6 +11,9 @@ from .common import err_console
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Model catalogue: list models, pull weights into the cache, print cache paths.")
 
+WIDE_TABLE = 160
+"""Terminal columns from which ``models list`` prints a table (narrower: one block per model)."""
+
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table / plain text.")
 
 
@@ -42,15 +45,27 @@ def list_command(as_json: bool = JsonOpt) -> None:
         typer.echo(json.dumps(rows, indent=1))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    console = Console()
+    licences = [r["licence"] + (" [NON-COMMERCIAL]" if r["commercial_use"] is False else "") for r in rows]
+    if console.width < WIDE_TABLE:           # a 7-column table would fold every cell: one block per model
+        for r, licence in zip(rows, licences):
+            console.print(f"[bold]{r['name']}[/]  {r['backend']} backend, {r['label_set']} labels, {r['status']}")
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=10)
+            grid.add_column(overflow="fold")
+            for key, value in (("source", r["source"]), ("licence", licence), ("path", r["path"])):
+                grid.add_row(f"  {key}:", escape(value))
+            console.print(grid)
+        return
     table = Table(title="humanparse models", show_lines=False)
     for col in ("name", "backend", "label set", "source", "licence", "cached?", "path"):
         table.add_column(col, overflow="fold")
-    for r in rows:
-        licence = r["licence"] + (" [NON-COMMERCIAL]" if r["commercial_use"] is False else "")
-        table.add_row(r["name"], r["backend"], r["label_set"], r["source"], licence, r["status"], r["path"])
-    Console().print(table)
+    for r, licence in zip(rows, licences):
+        table.add_row(r["name"], r["backend"], r["label_set"], r["source"], escape(licence), r["status"], r["path"])
+    console.print(table)
 
 
 @app.command("pull")

@@ -14,7 +14,7 @@ def parse_command(
     paths: list[Path] = typer.Argument(..., help="Image files or folders (folders recurse)."),
     out: Path = typer.Option(Path("humanparse-out"), "--out", "-o", help="Output folder."),
     format: str = typer.Option("labels,color,overlay,json", "--format", "-f",
-                               help="Comma-separated: labels,instances,color,overlay,json,cutout."),
+                               help="Comma-separated list of: labels, instances, color, overlay, json, cutout."),
     backend: str = BackendOpt,
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
-                     fail_line, open_backend)
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, drop_progress,
+                     err_console, fail_line, open_backend)
 
 
 def video_command(
@@ -71,7 +71,7 @@ def video_command(
         try:
             result = process_video(src, out, model_, opts, progress=tick)
         except (HumanParseError, ValueError, KeyError, OSError) as e:
-            bar.stop()
+            drop_progress(bar)             # no dead 0/? bar above the error line
             fail_line(src, e)
             raise typer.Exit(1)
     if result.fallback_summary():           # always said, even with --quiet: part of the output is degraded
