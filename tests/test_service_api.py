@@ -145,6 +145,44 @@ def test_parse_options_as_form_fields_and_max_persons(client, photo_png):
     assert inst[:, : W // 2].any() and not inst[:, W // 2:].any()
 
 
+def test_opacity_as_form_field_is_used(client, photo, photo_png):
+    def overlay(**kw):
+        r = client.post("/v1/parse", files=upload(photo_png), **kw)
+        assert r.status_code == 200, r.text
+        return decode_png(r.content)
+
+    plain = overlay(data={"format": "overlay", "opacity": "0"})
+    np.testing.assert_array_equal(plain, photo)                     # opacity 0: the photo itself
+    assert (overlay(data={"format": "overlay"}) != photo).any()     # default 0.5 tints the persons
+    np.testing.assert_array_equal(overlay(params={"opacity": 0}, data={"format": "overlay"}), plain)
+    assert_error(client.post("/v1/parse", data={"opacity": "2"}, files=upload(photo_png)), 422, "validation_error")
+
+
+def test_cutout_background_image_with_background_is_refused(client, photo_png):
+    bg = png_bytes(np.zeros((30, 40, 3), np.uint8))
+    backend = client.app.state.pool.backends[0]
+    before = backend.calls
+    err = assert_error(client.post("/v1/cutout", data={"background": "blur"},
+                                   files={**upload(photo_png), "background_image": ("bg.png", bg, "image/png")}),
+                       422, "invalid_parameter")
+    assert "background_image" in err["message"] and "blur" in err["message"]
+    assert backend.calls == before                                   # refused before inference
+
+
+def test_cutout_person_above_max_persons_is_refused_before_inference(client, photo_png):
+    backend = client.app.state.pool.backends[0]
+    before = backend.calls
+    err = assert_error(client.post("/v1/cutout", data={"person": "99"}, files=upload(photo_png)),
+                       422, "invalid_parameter")
+    assert "no person 99" in err["message"] and "10" in err["message"]
+    err = assert_error(client.post("/v1/cutout", data={"person": "2", "max_persons": "1"}, files=upload(photo_png)),
+                       422, "invalid_parameter")
+    assert "max_persons=1" in err["message"]
+    assert backend.calls == before
+    r = client.post("/v1/cutout", data={"person": "2"}, files=upload(photo_png))   # within the limit: served
+    assert r.status_code == 200 and backend.calls == before + 1
+
+
 def test_limit_persons_keeps_top_scores_and_renumbers():
     p = synthetic_parsing(H, W)
     p2 = Parsing.from_maps(p.labels, p.instances, "cihp", [0.2, 0.7])

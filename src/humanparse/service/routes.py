@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from .. import __version__
 from ..backends import available_backends
 from ..labels import get_label_set, label_set_names
-from .errors import NotReadyError, ServiceError
+from .errors import InvalidInputError, NotReadyError, ServiceError
 from .jobs import JobResult, check_upload, cutout_job, parse_background_spec, parse_job
 from .schemas import ErrorResponse, HealthResponse, LabelsResponse, ModelsResponse, ParseResponse
 
@@ -82,17 +82,20 @@ async def parse_image(
     format: Annotated[ParseFormat | None, Query(description="json (default) or a PNG: labels (8-bit class "
                                                  "ids), instances (16-bit person ids), color, overlay.")] = None,
     max_persons: Annotated[int | None, Query(ge=1, le=1000, description="Keep the N highest-scoring persons.")] = None,
-    opacity: Annotated[float, Query(ge=0.0, le=1.0, description="Colour weight of format=overlay.")] = 0.5,
+    opacity: Annotated[float | None, Query(ge=0.0, le=1.0, description="Colour weight of format=overlay "
+                                                                        "(default 0.5).")] = None,
     format_form: Annotated[ParseFormat | None, Form(alias="format", description="Same as the query parameter.")] = None,
     max_persons_form: Annotated[int | None, Form(alias="max_persons", ge=1, le=1000)] = None,
+    opacity_form: Annotated[float | None, Form(alias="opacity", ge=0.0, le=1.0)] = None,
 ):
     """Returns JSON (image size, label set, persons with bbox/score/part areas and per-part COCO RLE masks,
     timings in seconds) or the PNG chosen by `format`. Parameters may come as query or form fields."""
     fmt = _pick(format_form, format) or "json"
     k = _pick(max_persons_form, max_persons)
+    alpha = _pick(opacity_form, opacity)
     data = await _read_upload(request, image, "image")
     config = request.app.state.config
-    result, total = await _run(request, parse_job(data, fmt, config.max_pixels, k, opacity))
+    result, total = await _run(request, parse_job(data, fmt, config.max_pixels, k, 0.5 if alpha is None else alpha))
     headers = _headers(result, total, f"parsing_{fmt}.{'json' if fmt == 'json' else 'png'}")
     if fmt == "json":
         body = result.body
@@ -115,11 +118,23 @@ async def cutout(
     matting: Annotated[Matting, Form(description="Edge refinement: off (binary), fast, quality.")] = "fast",
     max_persons: Annotated[int | None, Form(ge=1, le=1000)] = None,
 ):
-    """Returns a PNG: RGBA with transparent background, or RGB over the chosen colour / blur / image."""
+    """Returns a PNG: RGBA with transparent background, or RGB over the chosen colour / blur / image.
+    Refused before inference (422): `background` together with `background_image`, a `person` id above
+    `max_persons` (the request's, else the server's)."""
+    has_bg_image = background_image is not None and bool(background_image.filename)
+    if has_bg_image and background is not None:
+        raise InvalidInputError(f"background={background} and background_image are two backgrounds; send one "
+                                "(leave background out to put the person on the uploaded image)",
+                                code="invalid_parameter")
     bg = parse_background_spec(background)
+    if person is not None:
+        limit = max_persons if max_persons is not None else _pool(request).backends[0].max_persons
+        if person > limit:
+            raise InvalidInputError(f"no person {person}: at most {limit} person(s) are parsed "
+                                    f"(max_persons={limit})", code="invalid_parameter")
     data = await _read_upload(request, image, "image")
     bg_data = None
-    if background_image is not None and background_image.filename:
+    if has_bg_image:
         bg_data = await _read_upload(request, background_image, "background_image")
     config = request.app.state.config
     job = cutout_job(data, config.max_pixels, max_persons, parts, person, bg, matting, bg_data)
