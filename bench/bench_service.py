@@ -58,12 +58,12 @@ def photo_jpeg() -> bytes:
 class Server:
     """``humanparse serve`` in a subprocess on loopback; stopped on exit."""
 
-    def __init__(self, backend: str, workers: int, queue_size: int) -> None:
+    def __init__(self, backend: str, workers: int, queue_size: int, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "humanparse.cli.main", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--backend", backend, "--workers", str(workers), "--queue-size", str(queue_size),
-               "--log-level", "warning"]
+               "--log-level", "warning", *extra]
         self.log = open(os.devnull, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
 

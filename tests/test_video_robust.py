@@ -200,5 +200,6 @@ def test_issue_clip_converts_with_all_frames_and_audio(tmp_path):
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_context.width == 640 and c.streams.audio
         assert sum(1 for _ in c.decode(video=0)) == 50
+    with av.open(str(out)) as c:
         samples_ = sum(f.samples for f in c.decode(audio=0))
     assert abs(samples_ / 48000 - 2.0) < 0.05

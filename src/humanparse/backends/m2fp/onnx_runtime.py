@@ -70,7 +70,9 @@ class OnnxM2FP:
         except ImportError as e:  # pragma: no cover - onnxruntime is a dependency
             from ...errors import BackendUnavailableError
             raise BackendUnavailableError("runtime='onnx' needs onnxruntime (pip install onnxruntime)") from e
-        opts = ort.SessionOptions()
+        from ...logs import ort_session_options
+
+        opts = ort_session_options()     # ONNX Runtime's own warnings stay off the terminal
         if num_threads:
             opts.intra_op_num_threads = int(num_threads)
             opts.inter_op_num_threads = 1
