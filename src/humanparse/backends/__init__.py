@@ -7,7 +7,7 @@ import importlib
 from ..errors import BackendUnavailableError
 from .base import Backend
 
-DEFAULT_BACKEND = "mediapipe"
+DEFAULT_BACKEND = "lite"
 
 _REGISTRY: dict[str, tuple[str, str, str]] = {
     # name: (module, class, pip extra that provides its dependencies)

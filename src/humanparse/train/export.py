@@ -78,6 +78,22 @@ def _fp16_initializers(model):
     return model
 
 
+def onnx_predictor(path: Path | str, threads: int = 2):
+    """``crops (N, H, W, 3) uint8 -> logits (N, 20, H/4, W/4)`` with ONNX Runtime (for :func:`.loop.validate`)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.log_severity_level = 3
+    session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+
+    def run(crops: np.ndarray) -> np.ndarray:
+        return session.run(None, {name: np.ascontiguousarray(crops.transpose(0, 3, 1, 2), np.float32)})[0]
+
+    return run
+
+
 def write_card(onnx_path: Path, card: dict) -> Path:
     """Write ``<name>.json`` beside the ONNX file: ``card`` plus the file's size and SHA-256."""
     card = dict(card, file=onnx_path.name, bytes=onnx_path.stat().st_size, sha256=sha256_file(onnx_path))

@@ -192,6 +192,7 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
     model.eval()
     val = CropDataset(root, val_ids, targets, None)
     log["val"] = validate(torch_predictor(model), val)
+    log["data"], log["targets"] = str(root), str(targets)
     save_atomic(model.state_dict(), out / "model.pt")
     (out / "train_log.json").write_text(json.dumps(log, indent=1))
     if not quiet:

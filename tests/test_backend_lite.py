@@ -1,0 +1,151 @@
+"""The offline default backend `lite`: shipped weights (checksum, size, card), ONNX vs PyTorch, parsing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import humanparse
+from humanparse.backends import DEFAULT_BACKEND
+from humanparse.backends.lite import weights as W
+from humanparse.backends.lite.crops import crop_matrix, warp_image
+from humanparse.labels import get_label_set
+from humanparse.models.integrity import ChecksumMismatchError, sha256_file
+
+CIHP = get_label_set("cihp")
+TORCH_WEIGHTS = W.WEIGHTS_DIR / "lite0-cihp20.pt"
+"""The trained PyTorch state dict (float16) the ONNX file was exported from: in the source tree only."""
+
+
+@pytest.fixture(scope="module")
+def lite():
+    b = humanparse.get_backend("lite")
+    yield b
+    b.close()
+
+
+def test_lite_is_the_default_backend():
+    assert DEFAULT_BACKEND == "lite"
+
+
+def test_shipped_weights_match_their_pinned_checksum_and_card():
+    path = W.shipped_weights()
+    assert path.stat().st_size <= 12_000_000
+    digest = sha256_file(path)
+    assert digest == W.WEIGHTS_SHA256
+    card = W.card()
+    assert card["sha256"] == digest and card["bytes"] == path.stat().st_size
+    assert card["licence"] == "Apache-2.0"
+    assert "% 5 == 0" in card["split"] and card["command"].startswith("humanparse train")
+    assert card["validation"]["miou"] > 0
+
+
+def test_a_modified_weights_file_is_refused(tmp_path):
+    copy = tmp_path / "lite0-cihp20.onnx"
+    shutil.copy(W.shipped_weights(), copy)
+    shutil.copy(W.shipped_weights().with_suffix(".json"), copy.with_suffix(".json"))
+    assert W.verified_weights(copy) == copy
+    with open(copy, "r+b") as f:
+        f.seek(1000)
+        byte = f.read(1)
+        f.seek(1000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ChecksumMismatchError, match="does not match"):
+        W.verified_weights(copy)
+    with pytest.raises(humanparse.WeightsNotFoundError):
+        W.verified_weights(tmp_path / "missing.onnx")
+
+
+def test_models_list_names_the_shipped_network_and_its_licence():
+    from humanparse.models import cache_status, get_model
+
+    e = get_model("lite0-cihp20")
+    assert e.backend == "lite" and e.licence == "Apache-2.0" and e.commercial_use is True
+    status, folder = cache_status(e)
+    assert status == "bundled" and (folder / e.files[0].name).is_file()
+
+
+@pytest.mark.skipif(not TORCH_WEIGHTS.is_file(), reason="the PyTorch state dict is only in the source tree")
+def test_onnx_agrees_with_pytorch_on_a_real_photo(two_person_photo):
+    torch = pytest.importorskip("torch", reason="needs PyTorch (pip install 'humanparse[train]')")
+    from humanparse.nn.parsenet import ParseNet
+
+    model = ParseNet()
+    state = torch.load(TORCH_WEIGHTS, map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    model.eval()
+    h, w = two_person_photo.shape[:2]
+    crops = np.stack([warp_image(two_person_photo, crop_matrix(b)) for b in
+                      [(0, 0, w // 2, h), (w // 2, 0, w, h), (0, 0, w, h)]])
+    onnx_logits = humanparse.get_backend("lite").logits(crops)
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy(crops).permute(0, 3, 1, 2).float()).numpy()
+    agree = (onnx_logits.argmax(1) == torch_logits.argmax(1)).mean()
+    assert agree >= 0.995, agree
+
+
+def test_two_people_are_parsed_into_parts(lite, two_person_photo):
+    r = lite.predict(two_person_photo)
+    assert len(r) == 2
+    assert r.labels.shape == two_person_photo.shape[:2] and r.instances.max() == 2
+    (a, b) = r.persons
+    assert a.bbox[0] < b.bbox[0]  # numbered left to right
+    for p in r.persons:
+        assert {"face", "hair"} <= set(p.part_areas), p.part_areas
+    # every labelled pixel belongs to a person and vice versa
+    np.testing.assert_array_equal(r.labels > 0, r.instances > 0)
+
+
+def test_left_and_right_are_the_persons_own(lite, two_person_photo):
+    """Both people face the camera, so each one's left arm lies on the image's right of their right arm."""
+    r = lite.predict(two_person_photo)
+    la, ra = CIHP.index("left-arm"), CIHP.index("right-arm")
+    checked = 0
+    for p in r.persons:
+        mine = r.instances == p.id
+        xl, xr = np.nonzero(mine & (r.labels == la))[1], np.nonzero(mine & (r.labels == ra))[1]
+        if len(xl) > 50 and len(xr) > 50:
+            assert xl.mean() > xr.mean()
+            checked += 1
+    assert checked >= 1
+
+
+def test_a_mirrored_photo_gives_the_mirrored_parsing_with_sides_swapped(lite, astronaut):
+    """Mirroring a person facing the camera gives a person facing the camera: the arm on the image's
+    right is the left arm in both, so the parsing of the mirror is the mirrored parsing with left and
+    right classes swapped."""
+    from humanparse.train.targets import flip_labels
+
+    r = lite.predict(astronaut)
+    m = lite.predict(np.ascontiguousarray(astronaut[:, ::-1]))
+    fg = (m.labels > 0) | (r.labels[:, ::-1] > 0)
+    assert (m.labels == flip_labels(r.labels))[fg].mean() > 0.6
+    # on the original's limb pixels, swapping sides agrees far better than mirroring without the swap
+    limbs = np.isin(r.labels[:, ::-1], [CIHP.index(c) for c in ("left-arm", "right-arm", "left-leg", "right-leg")])
+    assert limbs.sum() > 100
+    swapped = (m.labels == flip_labels(r.labels))[limbs].mean()
+    unswapped = (m.labels == r.labels[:, ::-1])[limbs].mean()
+    assert swapped > 3 * unswapped, (swapped, unswapped)
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 3), (480, 640, 3), (1, 300, 3)])
+def test_scenes_without_people_give_an_empty_parsing(lite, shape):
+    img = np.full(shape, 128, np.uint8)
+    r = lite.predict(img)
+    assert len(r) == 0 and r.labels.shape == shape[:2] and not r.labels.any()
+
+
+def test_bad_arrays_are_refused_with_a_clear_error(lite):
+    with pytest.raises(humanparse.ImageError, match="uint8"):
+        lite.predict(np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(humanparse.ImageError, match="numpy array"):
+        lite.predict("photo.jpg")
+
+
+def test_parsing_json_lists_persons(lite, two_person_photo):
+    r = lite.predict(two_person_photo)
+    d = json.loads(json.dumps(r.to_json()))
+    assert len(d["persons"]) == 2
