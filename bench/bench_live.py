@@ -117,7 +117,8 @@ def run_client(url: str, frames: list[bytes], seconds: float, camera_fps: float,
     keep = [k for k, g in enumerate(got) if measure_from <= g <= end]
     n = len(keep)
     return {"frames": n, "fps": n / seconds, "lat": [lat[k] for k in keep], "skipped": skipped,
-            "server_dropped": stats.get("dropped", 0), "server_ms": stats.get("timings_ms", {}).get("total")}
+            "server_dropped": stats.get("dropped", 0), "server_ms": stats.get("timings_ms", {}).get("total"),
+            "parses_per_s": (stats.get("parsed") or 0) / (time.perf_counter() - start)}
 
 
 def run_row(base: str, size: tuple[int, int], mode: str, clients: int, seconds: float, camera_fps: float) -> dict:
@@ -138,7 +139,7 @@ def run_row(base: str, size: tuple[int, int], mode: str, clients: int, seconds: 
             "fps_per_client": float(np.mean([r["fps"] for r in results])),
             "p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
             "skipped": sum(r["skipped"] for r in results), "server_dropped": sum(r["server_dropped"] for r in results),
-            "server_ms": results[0]["server_ms"]}
+            "server_ms": results[0]["server_ms"], "parses_per_s": sum(r["parses_per_s"] for r in results)}
 
 
 def flicker_row(base: str, smoothing: float, n: int = 60) -> float:
@@ -170,14 +171,15 @@ def main() -> int:
         print(f"humanparse serve ({DEFAULT_BACKEND}), camera {args.camera_fps:g} fps per client, <= 2 frames in "
               f"flight, {args.seconds:g} s per row after 2 s warm-up, background=blur")
         print(f"{'size':>9} {'mode':>6} {'clients':>7} {'frames/s':>9} {'p50 ms':>7} {'p95 ms':>7} "
-              f"{'skipped':>7} {'srv drop':>8} {'srv ms':>7}")
+              f"{'skipped':>7} {'srv drop':>8} {'srv ms':>7} {'parses/s':>8}")
         for size in sizes:
             for mode in args.modes.split(","):
                 for clients in (int(c) for c in args.clients.split(",")):
                     r = run_row(base, size, mode, clients, args.seconds, args.camera_fps)
                     print(f"{r['size']:>9} {r['mode']:>6} {r['clients']:>7} {r['fps_per_client']:>9.1f} "
                           f"{r['p50']:>7.1f} {r['p95']:>7.1f} {r['skipped']:>7} {r['server_dropped']:>8} "
-                          f"{r['server_ms'] if r['server_ms'] is not None else float('nan'):>7.1f}", flush=True)
+                          f"{r['server_ms'] if r['server_ms'] is not None else float('nan'):>7.1f} "
+                          f"{r['parses_per_s'] if mode == 'parts' else float('nan'):>8.2f}", flush=True)
         if not args.no_flicker:
             raw, smooth = flicker_row(base, 0.0), flicker_row(base, 0.5)
             print(f"flicker (640x360, mode=person, static noisy clip, 60 frames): smoothing off {raw:.5f}, "

@@ -107,7 +107,8 @@ class _Session:
         return {"type": "stats", "received": self.slot.received, "processed": self.meter.count,
                 "dropped": self.slot.dropped, "errors": self.errors, **self.meter.summary(),
                 "timings_ms": {k: round(v, 1) for k, v in self.last_timings.items()},
-                "parts_age_s": None if self.parts_age_s is None else round(self.parts_age_s, 2)}
+                "parts_age_s": None if self.parts_age_s is None else round(self.parts_age_s, 2),
+                "parsed": None if self.processor.parts is None else self.processor.parts.parsed}
 
     async def receive_loop(self) -> None:
         """Read client messages until it disconnects; put good-looking frames in the slot."""
