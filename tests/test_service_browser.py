@@ -124,6 +124,19 @@ def test_upload_toggle_isolate_cutout_and_errors(server, browser, astronaut, sho
     legend = page.locator("#legend button")
     assert legend.count() >= 2, "legend should list the parts found"
     assert page.locator("#persons button").count() >= 2  # "Everyone" + at least one person
+    # Person chips: "Person N" (the detection score only in the tooltip, labelled); their colour dots
+    # match the numbered badges over the overlay.
+    chip = page.locator('#persons button[data-person="1"]')
+    assert chip.inner_text().strip() == "Person 1" and "confidence" in chip.get_attribute("title")
+    badge = page.locator('#badges span[data-person="1"]')
+    assert badge.is_visible() and badge.inner_text() == "1"
+    dot_color = chip.locator(".dot").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == dot_color
+    ov = page.locator("#cv-overlay").bounding_box()
+    bb = badge.bounding_box()
+    assert ov["x"] - 15 <= bb["x"] <= ov["x"] + ov["width"] and ov["y"] - 15 <= bb["y"] <= ov["y"] + ov["height"]
+    assert "of the photo" in page.locator("#legend-scope").inner_text()
+    photo_pct = page.locator("#legend button .pct").all_inner_texts()
     page.screenshot(path=str(shots / "ui_desktop.png"), full_page=True)
 
     # Toggle a part: its pixels turn black in the colour map and lose their tint in the overlay.
@@ -150,6 +163,14 @@ def test_upload_toggle_isolate_cutout_and_errors(server, browser, astronaut, sho
     assert page.locator('#persons button[data-person="1"]').get_attribute("aria-pressed") == "true"
     bg_after = canvas_pixel(page, "#cv-overlay", bx, by)
     assert sum(bg_after[:3]) < sum(bg_before[:3]) or sum(bg_before[:3]) == 0
+    # The legend now speaks of the isolated person: shares of their pixels, not of the photo.
+    assert "of person 1" in page.locator("#legend-scope").inner_text()
+    person_pct = page.locator("#legend button .pct").all_inner_texts()
+    assert person_pct != photo_pct
+    area = page.evaluate("window.humanparse.json.persons[0].area")
+    name = page.locator("#legend button").first.get_attribute("data-name")
+    part = page.evaluate(f"window.humanparse.json.persons[0].part_areas[{name!r}]")
+    assert person_pct[0] == f"{100 * part / area:.1f}%" or person_pct[0] == "<0.1%"
 
     # Background replacement preview through /v1/cutout.
     page.check("input[name=bg][value=color]", force=True)
@@ -157,13 +178,21 @@ def test_upload_toggle_isolate_cutout_and_errors(server, browser, astronaut, sho
     page.wait_for_selector("#cutout-box:not([hidden])", timeout=60_000)
     page.wait_for_function("document.querySelector('#cutout').naturalWidth === 512", timeout=20_000)
     assert page.locator("#dl-cutout").is_enabled()
+    # The preview is large enough to judge edges: its natural size here (512 px), and a 100 % zoom.
+    assert page.locator("#cutout").bounding_box()["width"] >= 500
+    page.click("#zoom")
+    assert page.locator("#zoom").get_attribute("aria-pressed") == "true"
+    assert page.evaluate("document.querySelector('#cutout').getBoundingClientRect().width") == 512
+    page.click("#zoom")
     page.screenshot(path=str(shots / "ui_desktop_isolated_cutout.png"), full_page=True)
 
-    # A bad file gives a visible error message from the server.
+    # A bad file: a sentence naming the file, not a log line; it says the result below is the old one.
     page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
     page.wait_for_selector("#error:not([hidden])", timeout=20_000)
     text = page.locator("#error-text").inner_text()
-    assert "not an image" in text and "415" in text
+    assert "notes.txt is not a photo" in text and "still astronaut.jpg" in text
+    assert "HTTP" not in text and "text/plain" not in text and "unsupported_media_type" not in text
+    assert "415" in page.locator("#error").get_attribute("title")     # the details stay in the tooltip
     page.screenshot(path=str(shots / "ui_error.png"))
     assert not errors, f"JavaScript errors: {errors}"
     page.close()
@@ -180,8 +209,71 @@ def test_phone_width_layout(server, browser, astronaut, shots):
     for sel in ("#cv-original", "#cv-color", "#cv-overlay"):
         box = page.locator(sel).bounding_box()
         assert box["width"] <= 390 and box["width"] > 250, (sel, box)
+    # The opacity slider sits right above the overlay it controls.
+    slider, overlay = page.locator("#opacity").bounding_box(), page.locator("#cv-overlay").bounding_box()
+    assert 0 <= overlay["y"] - (slider["y"] + slider["height"]) < 60, (slider, overlay)
+    # A phone can neither drop nor paste: the page offers to choose or take a photo.
+    drop_text = page.locator("#drop").inner_text()
+    assert "Drop" not in drop_text and "paste" not in drop_text and "take a photo" in drop_text
     page.screenshot(path=str(shots / "ui_phone_390.png"), full_page=True)
+    page.click("#cutout-btn")
+    page.wait_for_selector("#cutout-box:not([hidden])", timeout=60_000)
+    page.wait_for_function("document.querySelector('#cutout').naturalWidth === 512", timeout=20_000)
+    assert page.locator("#cutout").bounding_box()["width"] > 330       # the preview spans the phone's width
+    page.locator("#cutout-box").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "ui_phone_390_cutout.png"))
     ctx.close()
+
+
+def test_no_person_and_a_photo_chosen_while_busy(server, browser, astronaut, shots, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (320, 240), (128, 128, 128)).save(blank)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(server + "/")
+    upload_and_wait(page, blank)
+    assert page.evaluate("window.humanparse.json.num_persons") == 0
+    page.click("#cutout-btn")
+    text = page.locator("#error-text").inner_text()
+    assert "No person was found in wall.png" in text and "hidden" not in text
+    # A second photo chosen during a (slow, quality) cut-out is kept, announced, and parsed next.
+    upload_and_wait(page, astronaut)
+    page.select_option("#matting", "quality")
+    page.click("#cutout-btn")
+    page.wait_for_function("window.humanparse.busy", timeout=5_000)
+    page.set_input_files("#file", str(blank))
+    notice = page.locator("#notice")
+    assert notice.is_visible() and "wall.png will be parsed" in notice.inner_text()
+    page.screenshot(path=str(shots / "ui_pending_photo.png"))
+    page.wait_for_function("window.humanparse.file.name === 'wall.png' && !window.humanparse.busy", timeout=60_000)
+    assert notice.is_hidden()
+    page.close()
+
+
+def test_large_photo_is_drawn_downscaled_and_redraws_fast(server, browser, astronaut, tmp_path):
+    from PIL import Image
+
+    big = tmp_path / "big.jpg"
+    Image.open(astronaut).resize((4800, 3600), Image.BILINEAR).save(big, quality=85)   # 17 MP
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(server + "/")
+    upload_and_wait(page, big)
+    w, h, step = page.evaluate("[window.humanparse.w, window.humanparse.h, window.humanparse.step]")
+    assert step == 3 and (w, h) == (1600, 1200)
+    assert page.evaluate("document.querySelector('#cv-overlay').width") == 1600
+    # the maps decoded into the display grid agree with the person's area (in photo pixels)
+    shown = page.evaluate("window.humanparse.inst.reduce((n, v) => n + (v === 1), 0)") * step * step
+    area = page.evaluate("window.humanparse.json.persons[0].area")
+    assert abs(shown - area) / area < 0.02, (shown, area)
+    ms = page.evaluate("""async () => {
+        const s = document.querySelector('#opacity'), t0 = performance.now();
+        s.value = 20; s.dispatchEvent(new Event('input'));
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        return performance.now() - t0;
+    }""")
+    assert ms < 500, f"one slider step took {ms:.0f} ms to redraw"
+    page.close()
 
 
 def test_drop_zone_accepts_a_dropped_file(server, browser, astronaut):

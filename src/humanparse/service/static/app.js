@@ -2,16 +2,22 @@
  *
  * Everything after the one POST /v1/parse?format=json is drawn client-side: the label map and the
  * instance map are rebuilt from the per-person, per-part COCO RLE masks of the JSON answer, so toggling
- * a part or isolating a person re-renders instantly without another request. Plain ES2020, no build step.
+ * a part or isolating a person re-renders instantly without another request. Large photos are shown
+ * downscaled (longest side at most MAX_SIDE px): the masks are decoded straight into the display grid,
+ * so a 30 MP photo costs no more to redraw than a 2 MP one. Plain ES2020, no build step.
  */
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
 
+const MAX_SIDE = 1600; // longest side of the drawn canvases, display pixels
+
 const state = {
   file: null,          // the uploaded File/Blob
   json: null,          // /v1/parse JSON
-  w: 0, h: 0,
+  w: 0, h: 0,          // size of the drawn maps and canvases (the photo's size, or downscaled by `step`)
+  step: 1,             // display pixel = every step-th photo pixel in x and y
+  pending: null,       // a photo chosen while the server was busy: parsed next
   labels: null,        // Uint8Array(w*h): class id per pixel (row-major)
   inst: null,          // Uint16Array(w*h): person id per pixel, 0 = none
   classes: [],         // class names of the label set
@@ -23,6 +29,7 @@ const state = {
   cutoutBlob: null,
   labelSets: {},       // name -> /v1/labels entry
   busy: false,
+  busyWhat: "",        // "parsing" or "cut-out"
 };
 window.humanparse = state; // for debugging and the browser test
 
@@ -47,16 +54,21 @@ function rleCounts(s) {
   return counts;
 }
 
-/** Paint `value` into a row-major (h, w) array where a column-major COCO RLE mask is set. */
-function paintRle(rle, target, value, w, h) {
+/** Paint `value` into a row-major display array where a column-major COCO RLE mask of a (h, w) photo
+ * is set, keeping every step-th pixel in x and y (display size ceil(w/step) x ceil(h/step)). Only the
+ * kept pixels are visited, so the cost follows the display size, not the photo's. */
+function paintRle(rle, target, value, w, h, step = 1) {
   const counts = typeof rle.counts === "string" ? rleCounts(rle.counts) : rle.counts;
+  const dw = Math.ceil(w / step);
   let pos = 0;
   for (let r = 0; r < counts.length; r++) {
     const end = pos + counts[r];
-    if (r & 1) {
-      for (let i = pos; i < end; i++) {
-        const x = (i / h) | 0;
-        target[(i - x * h) * w + x] = value;
+    if (r & 1 && end > pos) {
+      const last = Math.floor((end - 1) / h);
+      for (let x = Math.ceil(Math.floor(pos / h) / step) * step; x <= last; x += step) {
+        const y0 = Math.max(pos - x * h, 0), y1 = Math.min(end - x * h, h);
+        const col = x / step;
+        for (let y = Math.ceil(y0 / step) * step; y < y1; y += step) target[(y / step) * dw + col] = value;
       }
     }
     pos = end;
@@ -65,22 +77,46 @@ function paintRle(rle, target, value, w, h) {
 
 /* ------------------------------------------------------------------ UI helpers */
 
-function showError(message) {
+function showError(message, detail = "") {
   $("#error-text").textContent = message;
+  $("#error").title = detail;
   $("#error").hidden = false;
 }
 function clearError() { $("#error").hidden = true; }
+function showNotice(text) {
+  $("#notice").textContent = text || "";
+  $("#notice").hidden = !text;
+}
+function fileLabel(file) { return (file && file.name) || "the pasted photo"; }
+
+/** What still shows below an error: said, so an old result is not taken for the new photo's. */
+function previousResultNote(file) {
+  return state.json && state.file !== file ? ` The result below is still ${fileLabel(state.file)}.` : "";
+}
 function setStatus(text) {
   $("#status-text").textContent = text || "";
   $("#status").hidden = !text;
 }
 
-async function errorMessage(resp) {
+/** A sentence for the user about a failed request on `file`; [message, technical detail for the tooltip]. */
+async function errorMessage(resp, file) {
+  let code = "", message = "";
   try {
     const body = await resp.json();
-    if (body && body.error) return `${body.error.message} (HTTP ${resp.status} ${body.error.code})`;
+    if (body && body.error) ({ code, message } = body.error);
   } catch (_) { /* not JSON */ }
-  return `The server answered HTTP ${resp.status}.`;
+  const name = fileLabel(file);
+  const plain = message.replace(/^\w+: /, ""); // the server names the form field first ("image: ...")
+  const retry = resp.headers.get("Retry-After");
+  const text = {
+    unsupported_media_type: `${name} is not a photo this server can read. Use a JPEG, PNG, WebP, BMP, GIF or TIFF file.`,
+    invalid_image: `${name} looks damaged: it could not be read as a photo.`,
+    upload_too_large: `${name} is too large to upload: ${plain}.`,
+    image_too_large: `${name} has too many pixels: ${plain}.`,
+    queue_full: `The server is busy with other photos${retry ? `; try again in ${retry} s` : "; try again shortly"}.`,
+    timeout: `${name} took longer than the server allows; try a smaller photo or faster edges.`,
+  }[code] || (plain ? `${name}: ${plain}.` : `The server could not handle ${name} (HTTP ${resp.status}).`);
+  return [text.replace(/\.\.$/, "."), `HTTP ${resp.status}${code ? ` ${code}` : ""}${message ? `: ${message}` : ""}`];
 }
 
 function rgb(c) { return `rgb(${c[0]}, ${c[1]}, ${c[2]})`; }
@@ -111,24 +147,46 @@ async function init() {
 
 /* ------------------------------------------------------------------ parsing a photo */
 
+/** A photo chosen, dropped or pasted. While a request runs it waits (said on screen) and goes next. */
+function takeFile(file) {
+  if (!file) return;
+  if (state.busy) {
+    state.pending = file;
+    showNotice(`${fileLabel(file)} will be parsed as soon as the current ${state.busyWhat} is done.`);
+    return;
+  }
+  handleFile(file);
+}
+
+function runPending() {
+  const next = state.pending;
+  state.pending = null;
+  showNotice("");
+  if (next) handleFile(next);
+}
+
 async function handleFile(file) {
-  if (!file || state.busy) return;
   clearError();
   state.busy = true;
-  setStatus("Parsing…");
+  state.busyWhat = "parsing";
+  const mb = file.size ? ` (${(file.size / 1e6).toFixed(1)} MB)` : "";
+  setStatus(`Parsing ${fileLabel(file)}${mb}…`);
   $("#drop").classList.add("busy");
   try {
     const form = new FormData();
     form.append("image", file, file.name || "pasted.png");
     const resp = await fetch("/v1/parse?format=json", { method: "POST", body: form });
     if (!resp.ok) {
-      showError(await errorMessage(resp));
+      const [text, detail] = await errorMessage(resp, file);
+      showError(text + previousResultNote(file), detail);
       return;
     }
     const json = await resp.json();
+    setStatus(`Drawing ${fileLabel(file)}…`);
+    const step = Math.max(1, Math.ceil(Math.max(json.width, json.height) / MAX_SIDE));
+    await loadOriginal(file, json.width, json.height, step);
     state.file = file;
-    await loadOriginal(file, json.width, json.height);
-    buildMaps(json);
+    buildMaps(json, step);
     state.json = json;
     state.hidden.fill(0);
     state.selected = 0;
@@ -142,27 +200,31 @@ async function handleFile(file) {
     $("#drop").classList.add("compact");
     render();
   } catch (err) {
-    showError(`Could not parse this photo: ${err.message || err}`);
+    showError(`Could not show ${fileLabel(file)}: ${err.message || err}.${previousResultNote(file)}`);
   } finally {
     state.busy = false;
     setStatus("");
     $("#drop").classList.remove("busy");
+    runPending();
   }
 }
 
-/** Draw the photo at the parsing's size; if the browser cannot decode it (e.g. TIFF), use the server's decode. */
-async function loadOriginal(file, w, h) {
+/** Draw the photo at the parsing's size divided by `step`; if the browser cannot decode it (e.g. TIFF),
+ * use the server's decode. */
+async function loadOriginal(file, fullW, fullH, step) {
+  const w = Math.ceil(fullW / step), h = Math.ceil(fullH / step);
   let bitmap;
+  const size = { imageOrientation: "from-image", resizeWidth: w, resizeHeight: h, resizeQuality: "medium" };
   try {
-    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    bitmap = await createImageBitmap(file, size);
   } catch (_) {
     const form = new FormData();
     form.append("image", file, file.name || "image");
     const resp = await fetch("/v1/parse?format=overlay&opacity=0", { method: "POST", body: form });
-    if (!resp.ok) throw new Error(await errorMessage(resp));
-    bitmap = await createImageBitmap(await resp.blob());
+    if (!resp.ok) throw new Error((await errorMessage(resp, file))[0]);
+    bitmap = await createImageBitmap(await resp.blob(), size);
   }
-  state.w = w; state.h = h;
+  state.w = w; state.h = h; state.step = step;
   for (const id of ["#cv-original", "#cv-color", "#cv-overlay"]) {
     const c = $(id); c.width = w; c.height = h;
   }
@@ -172,18 +234,18 @@ async function loadOriginal(file, w, h) {
   state.original = ctx.getImageData(0, 0, w, h);
 }
 
-function buildMaps(json) {
+function buildMaps(json, step) {
   const { width: w, height: h } = json;
   state.classes = json.classes;
   const ls = state.labelSets[json.label_set];
   state.palette = json.classes.map((_, i) =>
     ls && ls.classes[i] ? ls.classes[i].color : [(i * 97) % 256, (i * 57) % 256, (i * 151) % 256]);
-  state.labels = new Uint8Array(w * h);
-  state.inst = new Uint16Array(w * h);
+  state.labels = new Uint8Array(state.w * state.h);
+  state.inst = new Uint16Array(state.w * state.h);
   for (const p of json.persons) {
-    if (p.mask) paintRle(p.mask, state.inst, p.id, w, h);
+    if (p.mask) paintRle(p.mask, state.inst, p.id, w, h, step);
     for (const [name, rle] of Object.entries(p.masks || {})) {
-      paintRle(rle, state.labels, json.classes.indexOf(name), w, h);
+      paintRle(rle, state.labels, json.classes.indexOf(name), w, h, step);
     }
   }
 }
@@ -222,12 +284,23 @@ function render() {
   syncControls();
 }
 
+let frameRequested = false;
+/** Redraw at the next animation frame at most once (slider drags fire many input events per frame). */
+function renderSoon() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => { frameRequested = false; render(); });
+}
+
 function syncControls() {
   for (const li of document.querySelectorAll("#legend button")) {
     li.setAttribute("aria-pressed", state.hidden[+li.dataset.cls] ? "false" : "true");
   }
   for (const chip of document.querySelectorAll("#persons button")) {
     chip.setAttribute("aria-pressed", +chip.dataset.person === state.selected ? "true" : "false");
+  }
+  for (const b of document.querySelectorAll("#badges span")) {
+    b.classList.toggle("dim", state.selected !== 0 && +b.dataset.person !== state.selected);
   }
 }
 
@@ -242,6 +315,7 @@ function buildFacts() {
     `label set ${j.label_set}`,
   ];
   if (t.total !== undefined) facts.push(`${fmtSeconds(t.total)} on server`);
+  if (state.step > 1) facts.push(`shown at ${state.w} × ${state.h}`);
   $("#facts").innerHTML = "";
   for (const f of facts) {
     const s = document.createElement("span");
@@ -251,9 +325,11 @@ function buildFacts() {
   }
 }
 
-function presentClasses() {
+/** Classes present in the photo, or in person `only` (an id; 0 = everyone), with their pixel areas. */
+function presentClasses(only = 0) {
   const area = new Map();
   for (const p of state.json.persons) {
+    if (only && p.id !== only) continue;
     for (const [name, px] of Object.entries(p.part_areas)) area.set(name, (area.get(name) || 0) + px);
   }
   return [...area.entries()]
@@ -264,8 +340,11 @@ function presentClasses() {
 function buildLegend() {
   const ul = $("#legend");
   ul.innerHTML = "";
-  const total = state.w * state.h;
-  const present = presentClasses();
+  const sel = state.selected && state.json.persons.find((p) => p.id === state.selected);
+  // Percentages: of the photo for everyone, of the isolated person's pixels for one person.
+  const total = sel ? sel.area : state.json.width * state.json.height;
+  $("#legend-scope").textContent = sel ? `· % of person ${sel.id}` : "· % of the photo";
+  const present = presentClasses(sel ? sel.id : 0);
   if (!present.length) {
     const li = document.createElement("li");
     li.className = "empty";
@@ -301,11 +380,12 @@ function buildLegend() {
 function buildPersons() {
   const box = $("#persons");
   box.innerHTML = "";
-  const mk = (id, text, color) => {
+  const mk = (id, text, color, title) => {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "chip";
     b.dataset.person = id;
+    if (title) b.title = title;
     if (color) {
       const dot = document.createElement("span");
       dot.className = "dot";
@@ -317,11 +397,32 @@ function buildPersons() {
     box.appendChild(b);
   };
   mk(0, "Everyone");
-  for (const p of state.json.persons) mk(p.id, `Person ${p.id} · ${Math.round(p.score * 100)}%`, personColor(p.id));
+  for (const p of state.json.persons) {
+    mk(p.id, `Person ${p.id}`, personColor(p.id), `Person ${p.id}: detection confidence ${Math.round(p.score * 100)}%`);
+  }
+  buildBadges();
+}
+
+/** Numbered markers in the persons' colours over the overlay (not drawn into the canvas, so downloads
+ * stay clean), at the top-left corner of each person's box. */
+function buildBadges() {
+  const layer = $("#badges");
+  layer.innerHTML = "";
+  const { width: W, height: H } = state.json;
+  for (const p of state.json.persons) {
+    const b = document.createElement("span");
+    b.dataset.person = p.id;
+    b.textContent = p.id;
+    b.style.background = personColor(p.id);
+    b.style.left = `${(100 * p.bbox[0]) / W}%`;
+    b.style.top = `${(100 * p.bbox[1]) / H}%`;
+    layer.appendChild(b);
+  }
 }
 
 function selectPerson(id) {
   state.selected = id;
+  buildLegend();
   render();
 }
 
@@ -347,11 +448,15 @@ function syncBackgroundRows() {
 async function previewCutout() {
   if (!state.file || state.busy) return;
   clearError();
-  const visible = presentClasses().filter((c) => !state.hidden[c.id]).map((c) => c.name);
+  if (!state.json.num_persons) {
+    showError(`No person was found in ${fileLabel(state.file)}, so there is nothing to cut out.`);
+    return;
+  }
+  const visible = presentClasses(state.selected).filter((c) => !state.hidden[c.id]).map((c) => c.name);
   if (!visible.length) { showError("Every part is hidden: show at least one part to cut out."); return; }
   const form = new FormData();
   form.append("image", state.file, state.file.name || "image.png");
-  if (visible.length < presentClasses().length) form.append("parts", visible.join(","));
+  if (visible.length < presentClasses(state.selected).length) form.append("parts", visible.join(","));
   if (state.selected) form.append("person", String(state.selected));
   form.append("matting", $("#matting").value);
   const mode = backgroundMode();
@@ -362,25 +467,43 @@ async function previewCutout() {
     if (!f) { showError("Choose a background image first."); return; }
     form.append("background_image", f, f.name);
   } else form.append("background", "transparent");
+  const file = state.file;
+  const what = [state.selected ? `person ${state.selected}` : "everyone",
+    visible.length < presentClasses(state.selected).length ? visible.join(", ").replace(/-/g, " ") : "",
+    mode === "transparent" ? "" : `over ${mode === "color" ? $("#bg-color").value : mode}`].filter(Boolean).join(" · ");
   state.busy = true;
-  setStatus("Cutting out…");
+  state.busyWhat = "cut-out";
+  setStatus(`Cutting out ${what} from ${fileLabel(file)}…`);
   $("#cutout-btn").disabled = true;
   try {
     const resp = await fetch("/v1/cutout", { method: "POST", body: form });
-    if (!resp.ok) { showError(await errorMessage(resp)); return; }
+    if (!resp.ok) {
+      const [text, detail] = await errorMessage(resp, file);
+      showError(`Cut-out failed. ${text}${state.cutoutBlob ? " The preview below is the previous cut-out." : ""}`, detail);
+      return;
+    }
     state.cutoutBlob = await resp.blob();
     const img = $("#cutout");
     if (img.src) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(state.cutoutBlob);
+    $("#cutout-what").textContent = `· ${what}`;
     $("#cutout-box").hidden = false;
     $("#dl-cutout").disabled = false;
   } catch (err) {
-    showError(`Cut-out failed: ${err.message || err}`);
+    showError(`Cut-out of ${fileLabel(file)} failed: ${err.message || err}.`);
   } finally {
     state.busy = false;
     setStatus("");
     $("#cutout-btn").disabled = false;
+    runPending();
   }
+}
+
+function toggleZoom() {
+  const box = $("#cutout-scroll");
+  const on = box.classList.toggle("zoomed");
+  $("#zoom").setAttribute("aria-pressed", String(on));
+  $("#zoom").textContent = on ? "Fit to width" : "Zoom to 100%";
 }
 
 /* ------------------------------------------------------------------ downloads */
@@ -419,7 +542,12 @@ function wire() {
   $("#pick").addEventListener("click", (e) => { e.stopPropagation(); input.click(); });
   drop.addEventListener("click", () => input.click());
   drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
-  input.addEventListener("change", () => { if (input.files[0]) handleFile(input.files[0]); input.value = ""; });
+  input.addEventListener("change", () => { if (input.files[0]) takeFile(input.files[0]); input.value = ""; });
+  if (matchMedia("(pointer: coarse)").matches || navigator.maxTouchPoints > 0) { // phones: no drop, no paste
+    document.body.classList.add("touch");
+    $("#pick").textContent = "Choose or take a photo";
+    drop.setAttribute("aria-label", "Choose or take a photo");
+  }
 
   // Stop the browser from opening a file dropped outside the zone.
   for (const ev of ["dragover", "drop"]) window.addEventListener(ev, (e) => e.preventDefault());
@@ -429,18 +557,18 @@ function wire() {
   drop.addEventListener("drop", (e) => {
     drop.classList.remove("over");
     const f = e.dataTransfer && e.dataTransfer.files[0];
-    if (f) handleFile(f);
+    if (f) takeFile(f);
   });
   document.addEventListener("paste", (e) => {
     const item = [...(e.clipboardData ? e.clipboardData.items : [])].find((i) => i.kind === "file");
-    if (item) handleFile(item.getAsFile());
+    if (item) takeFile(item.getAsFile());
   });
 
   const slider = $("#opacity");
   slider.addEventListener("input", () => {
     state.opacity = slider.value / 100;
     $("#opacity-value").textContent = `${slider.value}%`;
-    render();
+    renderSoon();
   });
   for (const id of ["#cv-color", "#cv-overlay"]) {
     const c = $(id);
@@ -453,6 +581,7 @@ function wire() {
   });
   for (const r of document.querySelectorAll("input[name=bg]")) r.addEventListener("change", syncBackgroundRows);
   $("#cutout-btn").addEventListener("click", previewCutout);
+  $("#zoom").addEventListener("click", toggleZoom);
   for (const b of document.querySelectorAll("[data-download]")) {
     b.addEventListener("click", () => download(b.dataset.download));
   }
