@@ -183,6 +183,19 @@ def test_cutout_person_above_max_persons_is_refused_before_inference(client, pho
     assert r.status_code == 200 and backend.calls == before + 1
 
 
+def test_cutout_hands_free_memory_back_after_each_job(client, photo_png, monkeypatch):
+    import humanparse.malloc as malloc
+
+    calls = []
+    monkeypatch.setattr(malloc, "release_free_memory", lambda: calls.append(1) or True)
+    assert client.post("/v1/cutout", data={"matting": "quality"}, files=upload(photo_png)).status_code == 200
+    assert_error(client.post("/v1/cutout", data={"parts": "tail"}, files=upload(photo_png)), 422, "invalid_parameter")
+    assert len(calls) == 2                                            # also when the job fails
+    monkeypatch.undo()
+    monkeypatch.setenv("HUMANPARSE_MALLOC_TRIM", "0")
+    assert malloc.release_free_memory() is False
+
+
 def test_limit_persons_keeps_top_scores_and_renumbers():
     p = synthetic_parsing(H, W)
     p2 = Parsing.from_maps(p.labels, p.instances, "cihp", [0.2, 0.7])

@@ -164,9 +164,20 @@ def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str
         matting: ``off`` | ``fast`` | ``quality`` (see :func:`humanparse.compose.alpha_matte`).
         background_data: an uploaded background image (already checked), resized to cover.
     The job returns a :class:`JobResult` with an RGBA PNG (transparent background) or an RGB PNG.
+    Once its buffers are dropped, the job hands the memory ``malloc`` keeps free back to the OS
+    (:func:`humanparse.malloc.release_free_memory`): the matting solve's temporaries would otherwise
+    keep the server's resident size near its peak.
     Raises (in the job): InvalidInputError for an unknown part or person id.
     """
     def job(backend: Backend) -> JobResult:
+        from ..malloc import release_free_memory
+
+        try:
+            return cut_out(backend)
+        finally:
+            release_free_memory()           # after cut_out's frame (image, alpha, composite) is gone
+
+    def cut_out(backend: Backend) -> JobResult:
         from .. import compose
 
         image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
