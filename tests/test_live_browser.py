@@ -103,10 +103,11 @@ def test_live_page_background_switch_and_obs_mode(server, browser, camera, shots
     page.close()
 
     page, errors = open_live(browser, server + "/live?autostart=1&background=blur:12")
-    before = page.evaluate("window.humanparseLive.drawnFrames")
     page.check('input[name="bg"][value="color"]')                # switching reconnects with the new setting
-    page.wait_for_function("window.humanparseLive.settings && window.humanparseLive.settings.background.startsWith('#')"
-                           f" && window.humanparseLive.drawnFrames > {before + 3}", timeout=FRAME_TIMEOUT_MS)
+    page.wait_for_function("window.humanparseLive.settings && window.humanparseLive.settings.background.startsWith('#')",
+                           timeout=FRAME_TIMEOUT_MS)
+    before = page.evaluate("window.humanparseLive.drawnFrames")
+    page.wait_for_function(f"window.humanparseLive.drawnFrames > {before + 3}", timeout=FRAME_TIMEOUT_MS)
     rgb = canvas_rgba(page)[..., :3].astype(int)
     colour = np.array([0x00, 0xB1, 0x40])
     assert (np.abs(rgb[background] - colour) < 40).all(axis=1).mean() > 0.95

@@ -63,14 +63,18 @@
   }
 
   function connect() {
-    if (state.ws) { state.ws.onclose = null; state.ws.close(); }
+    if (state.ws) { state.ws.onclose = null; state.ws.onmessage = null; state.ws.close(); }
     state.inFlight = [];
+    state.settings = null;
     const ws = new WebSocket(socketUrl());
     ws.binaryType = "blob";
     state.ws = ws;
     $("conn").textContent = "connecting…";
     ws.onopen = () => { $("conn").textContent = "connected"; };
-    ws.onmessage = (ev) => (typeof ev.data === "string" ? onText(ev.data) : onFrame(ev.data));
+    ws.onmessage = (ev) => {
+      if (ws !== state.ws) return;          // an answer of the previous connection (old settings)
+      if (typeof ev.data === "string") onText(ev.data); else onFrame(ev.data, ws);
+    };
     ws.onclose = (ev) => {
       $("conn").textContent = "offline";
       if (state.ws === ws && state.running) {
@@ -94,7 +98,7 @@
     }
   }
 
-  async function onFrame(blob) {
+  async function onFrame(blob, ws) {
     const sentAt = state.inFlight.shift();
     const now = performance.now();
     if (sentAt !== undefined) state.latencies.push(now - sentAt);
@@ -104,6 +108,7 @@
     state.received++;
     pump();
     const bmp = await createImageBitmap(blob);
+    if (ws !== state.ws) { bmp.close(); return; }   // reconnected meanwhile: never draw old settings
     if (out.width !== bmp.width || out.height !== bmp.height) { out.width = bmp.width; out.height = bmp.height; }
     ctx.clearRect(0, 0, out.width, out.height);
     if (bgChoice() === "image" && state.bgImage) drawCover(state.bgImage);
@@ -189,7 +194,7 @@
   function stop() {
     state.running = false;
     clearInterval(state.timer);
-    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+    if (state.ws) { state.ws.onclose = null; state.ws.onmessage = null; state.ws.close(); state.ws = null; }
     if (state.stream) for (const t of state.stream.getTracks()) t.stop();
     state.stream = null;
     $("conn").textContent = "offline";
