@@ -25,8 +25,9 @@ def astronaut():
 @pytest.fixture(scope="module")
 def parsing(astronaut):
     from humanparse.api import load_backend
+    from humanparse.backends import DEFAULT_BACKEND
 
-    return load_backend("mediapipe").predict(astronaut)
+    return load_backend(DEFAULT_BACKEND).predict(astronaut)  # the backend the CLI uses
 
 
 @pytest.fixture()

@@ -135,7 +135,7 @@ def test_unmappable_prediction_becomes_255_and_explicit_merges():
     with pytest.raises(ValueError, match="SOURCE=DESTINATION"):
         parse_merges("face")
     with pytest.raises(ValueError, match="no mapping"):
-        make_comparison("ccp", "cihp", "ppp")
+        make_comparison("ccp", "cihp", "fashn")
 
 
 def test_skin_class_ids():

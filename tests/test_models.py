@@ -105,7 +105,9 @@ def test_catalogue_entries_are_complete_and_consistent():
     assert len(names) == len(set(names))
     for e in CATALOG:
         assert e.hub in ("huggingface", "modelscope", "bundled"), e.name
-        assert e.files and e.licence and e.url.startswith("https://"), e.name
+        # a model we ship ourselves points at its page in our docs, every other at its public model card
+        assert e.files and e.licence and (e.url.startswith("https://")
+                                          or (e.hub == "bundled" and e.url.startswith("docs/"))), e.name
         get_label_set(e.label_set)  # raises on an unknown set
         for f in e.files:
             assert f.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", f.sha256), (e.name, f.name)

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperArgument, TyperGroup
 
+from ..backends import DEFAULT_BACKEND
+
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _METAVARS = {"str": "TEXT", "path": "PATH", "int": "N", "int range": "N", "float": "X", "float range": "X"}
@@ -50,7 +52,9 @@ class PlainHelpGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         _plain_help(self)
 
-BackendOpt = typer.Option("mediapipe", "--backend", "-b", help="Backend: mediapipe (offline default), m2fp, segformer.")
+BackendOpt = typer.Option(DEFAULT_BACKEND, "--backend", "-b",
+                          help="Backend: lite (offline default, our trained network), mediapipe (offline, "
+                               "rule-based), m2fp, segformer.")
 MaxPersonsOpt = typer.Option(10, "--max-persons", "-n", min=1, help="Most persons to parse per image.")
 WeightsOpt = typer.Option(None, "--weights", "-w", help="Local weights (checkpoint dir or file) for hub backends.")
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name of the backend (see `humanparse models list`).")

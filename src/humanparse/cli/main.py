@@ -22,6 +22,7 @@ _COMMANDS = [
     ("batch", "batch", "batch_command"),
     ("eval", "eval", "eval_command"),
     ("live", "live", "live_command"),
+    ("train", "train", "train_command"),
 ]
 
 for _name, _module, _attr in _COMMANDS:

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ...logs import ort_session_options
 from ...parsing import Parsing
 from ..base import Backend, check_image, parsing_left_to_right
 from ..mediapipe.detect import Detector, PosePerson
@@ -102,10 +103,9 @@ class LiteBackend(Backend):
         self.work_size, self.min_size = int(work_size), int(min_size)
         self.use_windows, self.face_mesh = bool(use_windows), bool(face_mesh)
         self.options.update(weights=str(path), work_size=work_size, use_windows=use_windows, face_mesh=face_mesh)
-        so = ort.SessionOptions()
+        so = ort_session_options()
         so.intra_op_num_threads = int(num_threads or min(4, os.cpu_count() or 1))
         so.inter_op_num_threads = 1
-        so.log_severity_level = 3
         self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self._card = card(path)
