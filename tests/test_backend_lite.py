@@ -131,6 +131,25 @@ def test_a_mirrored_photo_gives_the_mirrored_parsing_with_sides_swapped(lite, as
     assert swapped > 3 * unswapped, (swapped, unswapped)
 
 
+def test_flip_averaging_is_mirror_symmetric(two_person_photo):
+    """With ``flip`` the logits are the mean of a crop's and its mirror's with sides swapped back, so
+    the logits of a mirrored crop are exactly the mirrored logits with left/right classes swapped;
+    without it they are not."""
+    from humanparse.train.targets import FLIP_LUT
+
+    crop = warp_image(two_person_photo, crop_matrix((40, 20, 260, 500)))
+    mirror = np.ascontiguousarray(crop[:, ::-1])
+    for flip, symmetric in ((True, True), (False, False)):
+        b = humanparse.get_backend("lite", flip=flip)
+        try:
+            a, m = b.logits(crop[None]), b.logits(mirror[None])
+        finally:
+            b.close()
+        swapped = m[:, FLIP_LUT[:20], :, ::-1]
+        assert np.allclose(a, swapped, atol=1e-3) == symmetric, flip
+    assert np.abs(a).max() > 1.0
+
+
 @pytest.mark.parametrize("shape", [(8, 8, 3), (480, 640, 3), (1, 300, 3)])
 def test_scenes_without_people_give_an_empty_parsing(lite, shape):
     img = np.full(shape, 128, np.uint8)

@@ -222,10 +222,8 @@ def test_augmentation_is_deterministic_and_flips_swap_sides(tiny_ccp, tmp_path):
 
     ids = ccp_ids(tiny_ccp, "train")
     build_targets(tiny_ccp, ids, tmp_path / "t", FakeTeacher)
-    plain = CropDataset(tiny_ccp, ids, tmp_path / "t", Augment(flip=0.0, truncate=0.0, angle=0.0, shift=0.0,
-                                                                 margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0))
-    flip = CropDataset(tiny_ccp, ids, tmp_path / "t", Augment(flip=1.0, truncate=0.0, angle=0.0, shift=0.0,
-                                                                margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0))
+    plain = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(flip=0.0))
+    flip = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(flip=1.0))
     i0, l0 = plain.sample(0, 3)
     i1, l1 = flip.sample(0, 3)
     np.testing.assert_array_equal(i1, i0[:, ::-1])
@@ -236,3 +234,65 @@ def test_augmentation_is_deterministic_and_flips_swap_sides(tiny_ccp, tmp_path):
     np.testing.assert_array_equal(a1, a2)
     np.testing.assert_array_equal(b1, b2)
     assert not np.array_equal(aug.sample(1, 6)[0], a1)
+
+
+def _still(**changes) -> Augment:
+    """No augmentation but ``changes``."""
+    base = dict(flip=0.0, truncate=0.0, angle=0.0, shift=0.0, margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0,
+                crowd=0.0)
+    return Augment(**{**base, **changes})
+
+
+@pytest.mark.parametrize("front", [0.0, 1.0])
+def test_crowd_augmentation_pastes_other_people_as_background(tiny_ccp, tmp_path, front):
+    """Another train person pasted beside (behind or in front of) the crop's person is background in
+    the target; the crop's own person keeps its labels where it is not covered."""
+    from humanparse.train.data import build_targets, ccp_ids
+
+    ids = ccp_ids(tiny_ccp, "train")
+    build_targets(tiny_ccp, ids, tmp_path / "t", FakeTeacher)
+    plain = CropDataset(tiny_ccp, ids, tmp_path / "t", _still())
+    crowd = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(crowd=1.0, crowd_front=front))
+    pasted = covered = 0
+    for epoch in range(6):
+        i0, l0 = plain.sample(0, epoch)
+        i1, l1 = crowd.sample(0, epoch)
+        changed = np.any(i1 != i0, -1)
+        relabelled = l1 != l0
+        assert (l1[relabelled] == 0).all()                 # only background is written: the pasted person
+        assert changed[relabelled].mean() > 0.9 if relabelled.any() else True   # ... where it was pasted
+        pasted += changed.sum()
+        covered += relabelled.sum()
+    assert pasted > 0.02 * 6 * changed.size                # somebody was pasted
+    if front:
+        assert covered > 0                                 # pasted in front: it occludes the person
+    else:
+        assert covered == 0                                # pasted behind: the person stays whole
+
+
+def test_group_scene_draws_later_people_in_front():
+    from humanparse.train.groups import group_scene
+
+    photos = []
+    for k, (colour, cls) in enumerate((((200, 0, 0), c("coat")), ((0, 0, 200), c("dress")), ((0, 200, 0), c("pants")))):
+        img = np.full((300, 200, 3), 90, np.uint8)
+        lab = np.zeros((300, 200), np.uint8)
+        img[40:280, 60:140] = colour
+        lab[40:280, 60:140] = cls
+        lab[150:170, 60:70] = 255                      # an ignored bag stays ignored and stays the person's
+        photos.append((f"{k + 1:04d}", img, lab))
+    s = group_scene(photos, np.random.default_rng(3), height=240)
+    assert s.image.shape[:2] == s.labels.shape == s.instances.shape and s.image.shape[0] == 240
+    assert s.ids == ["0001", "0002", "0003"]
+    assert np.array_equal(s.instances > 0, s.labels > 0)
+    for k, (_, img, lab) in enumerate(photos, start=1):
+        mine = s.instances == k
+        assert mine.sum() > 500
+        assert set(np.unique(s.labels[mine])) <= {int(lab[50, 100]), 255}
+        own = np.abs(s.image[mine].astype(int) - img[50, 100]).max(-1) < 40
+        assert own.mean() > 0.9                                                 # the person's own colour
+    # people are laid out left to right
+    xs = [np.nonzero((s.instances == k).any(0))[0].mean() for k in (1, 2, 3)]
+    assert xs == sorted(xs)
+    with pytest.raises(ValueError):
+        group_scene(photos[:1], np.random.default_rng(0))

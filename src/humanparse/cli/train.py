@@ -23,7 +23,7 @@ def train_command(
     data: Path = typer.Option(None, "--data", help="CCP folder with images/ and labels/ (default: ../shared/data/ccp)."),
     out: Path = typer.Option(Path("train-out"), "--out", "-o",
                              help="Output folder: checkpoint (resumed when present), model.pt, train_log.json."),
-    steps: int = typer.Option(None, "--steps", min=1, help="Optimiser steps (default: the recipe's 1600)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Optimiser steps (default: the recipe's 3000)."),
     seed: int = typer.Option(0, "--seed", help="Seed of initialisation, data order and augmentation."),
     threads: int = typer.Option(2, "--threads", min=1, help="PyTorch threads."),
     export: Path = typer.Option(None, "--export", help="After training, write the ONNX network here (+ its .json card)."),

@@ -83,6 +83,8 @@ class Augment:
     low_res: float = 0.3            # downscale 2-4x and back (small people in group photos)
     colour: float = 0.25
     gray: float = 0.05
+    crowd: float = 0.5              # paste 1-2 other train people beside the person, labelled background
+    crowd_front: float = 0.35       # ... in front of the person (occluding it) rather than behind
 
 
 class CropDataset:
@@ -129,6 +131,9 @@ class CropDataset:
         m = crop_matrix((x1, y1, x2, y2), margin=rng.uniform(*a.margin),
                         shift=tuple(rng.uniform(-a.shift, a.shift, 2)), angle=rng.uniform(-a.angle, a.angle))
         crop, lab = warp_image(image, m), warp_labels(target, m)
+        if rng.random() < a.crowd:
+            for side in ([rng.choice([-1, 1])] if rng.random() < 0.7 else [-1, 1]):
+                crop, lab = self._crowd(crop, lab, index, int(side), rng)
         if rng.random() < a.flip:
             crop, lab = crop[:, ::-1], FLIP_LUT[lab[:, ::-1]]
         if rng.random() < a.low_res:
@@ -137,6 +142,37 @@ class CropDataset:
             crop = cv2.resize(small, (INPUT_HW[1], INPUT_HW[0]), interpolation=cv2.INTER_LINEAR)
         crop = _colour(crop, rng, a)
         return np.ascontiguousarray(crop), np.ascontiguousarray(lab)
+
+
+    def _crowd(self, crop: np.ndarray, lab: np.ndarray, index: int, side: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Paste another train person (its plain crop, scaled 0.7-1.15x) on one ``side`` (-1 left, +1
+        right) of the crop, 35-85 % of the crop width off centre, behind the person or, with probability
+        ``crowd_front``, in front of it; the pasted pixels are background in the target: the network
+        learns to segment the person the crop is framed on, not its neighbours (group photos)."""
+        j = int(rng.integers(len(self.ids) - 1))
+        j += j >= index
+        image, target = self._load(self.ids[j])
+        m = crop_matrix(person_box(target), margin=rng.uniform(*self.augment.margin))
+        dc, dl = warp_image(image, m), warp_labels(target, m)
+        if rng.random() < 0.5:
+            dc, dl = dc[:, ::-1], dl[:, ::-1]
+        h, w = INPUT_HW
+        s = rng.uniform(0.7, 1.15)
+        dx = side * rng.uniform(0.35, 0.85) * w
+        dy = rng.uniform(-0.08, 0.12) * h
+        move = np.array([[s, 0, (1 - s) * w / 2 + dx], [0, s, (1 - s) * h / 2 + dy]], np.float32)
+        dc = cv2.warpAffine(np.ascontiguousarray(dc), move, (w, h), flags=cv2.INTER_LINEAR)
+        dl = cv2.warpAffine(np.ascontiguousarray(dl), move, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        other = dl != 0
+        if rng.random() < self.augment.crowd_front:
+            put = other
+        else:
+            put = other & (lab == 0)
+        crop, lab = crop.copy(), lab.copy()
+        crop[put] = dc[put]
+        lab[put] = 0
+        return crop, lab
 
 
 def person_box(target: np.ndarray) -> tuple[int, int, int, int]:

@@ -49,7 +49,7 @@ class TrainConfig:
     data: str
     out: str
     targets: str = ""
-    steps: int = 1600
+    steps: int = 3000
     batch: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-4

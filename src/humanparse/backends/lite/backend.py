@@ -28,6 +28,7 @@ from ...parsing import Parsing
 from ..base import Backend, check_image, parsing_left_to_right
 from ..mediapipe.detect import Detector, PosePerson
 from ..mediapipe.persons import detect_persons, resize_for_work
+from ...train.targets import FLIP_LUT
 from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image
 from .weights import card, verified_weights
 
@@ -83,6 +84,8 @@ class LiteBackend(Backend):
         work_size / min_size: long side of the working copy for detection and pasting (default 1024 / 256).
         num_threads: ONNX Runtime intra-op threads (default: the CPU count, at most 4).
         use_windows / face_mesh: detection options, as in the ``mediapipe`` backend.
+        flip: also run each crop mirrored and average the logits (left/right classes swapped back):
+            test-time augmentation, twice the network's cost (~40 ms more per person).
     Raises:
         WeightsNotFoundError / ChecksumMismatchError: the ONNX file is missing or its digest differs.
     Thread safety: one instance may be shared by threads (detection and inference are serialised).
@@ -93,7 +96,7 @@ class LiteBackend(Backend):
 
     def __init__(self, max_persons: int = 10, weights: str | Path | None = None, work_size: int = 1024,
                  min_size: int = 256, num_threads: int | None = None, use_windows: bool = True,
-                 face_mesh: bool = True, **options) -> None:
+                 face_mesh: bool = True, flip: bool = False, **options) -> None:
         super().__init__(max_persons=max_persons, **options)
         if work_size < 64 or min_size < 32 or min_size > work_size:
             raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
@@ -101,8 +104,9 @@ class LiteBackend(Backend):
 
         path = verified_weights(weights)
         self.work_size, self.min_size = int(work_size), int(min_size)
-        self.use_windows, self.face_mesh = bool(use_windows), bool(face_mesh)
-        self.options.update(weights=str(path), work_size=work_size, use_windows=use_windows, face_mesh=face_mesh)
+        self.use_windows, self.face_mesh, self.flip = bool(use_windows), bool(face_mesh), bool(flip)
+        self.options.update(weights=str(path), work_size=work_size, use_windows=use_windows, face_mesh=face_mesh,
+                            flip=self.flip)
         so = ort_session_options()
         so.intra_op_num_threads = int(num_threads or min(4, os.cpu_count() or 1))
         so.inter_op_num_threads = 1
@@ -127,13 +131,20 @@ class LiteBackend(Backend):
         Args:
             crops: ``(N, 384, 256, 3)`` uint8 RGB crops (:func:`.crops.warp_image`).
         Returns:
-            ``(N, 20, 96, 64)`` float32 CIHP-20 logits at stride 4.
+            ``(N, 20, 96, 64)`` float32 CIHP-20 logits at stride 4 (with ``flip``, the mean of the crop's
+            and its mirror's, the mirror's left/right classes swapped back).
         """
         out = []
-        for s in range(0, len(crops), BATCH):
-            x = np.ascontiguousarray(crops[s:s + BATCH].transpose(0, 3, 1, 2), np.float32)
+        step = BATCH // 2 if self.flip else BATCH
+        for s in range(0, len(crops), step):
+            x = np.ascontiguousarray(crops[s:s + step].transpose(0, 3, 1, 2), np.float32)
+            n = len(x)
+            if self.flip:
+                x = np.concatenate([x, x[..., ::-1]])
             with self._lock:
                 (y,) = self._session.run(None, {self._input: x})
+            if self.flip:
+                y = 0.5 * (y[:n] + y[n:, FLIP_LUT[:y.shape[1]], :, ::-1])
             out.append(y)
         return np.concatenate(out) if out else np.zeros((0, 20) + tuple(v // 4 for v in INPUT_HW), np.float32)
 

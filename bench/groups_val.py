@@ -1,0 +1,86 @@
+"""The ``lite`` backend on synthetic group photos made from CCP **validation** photos.
+
+Usage: .venv/bin/python bench/groups_val.py [--scenes 40] [--weights FILE] [--variants A,B] [--targets DIR]
+
+CCP photos hold one person each, so person separation is measured on scenes of 2-4 validation-split
+people laid side by side, overlapping (:func:`humanparse.train.groups.group_scene`; ground truth =
+the CIHP training targets, i.e. CCP mapped to CIHP with the BodyPix teacher's body-part split, from
+``train-out/targets`` as ``make train`` leaves them). For each composition variant of the backend
+(:data:`VARIANTS`) it prints CIHP-20 mIoU (classes present), person IoU and APr@0.5 / APr_vol of
+persons, with the same detections. This is where the backend's composition was chosen
+(docs/training-log.md); the test split, multi_person and lip_samples are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from humanparse.backends.lite import backend as lite
+from humanparse.eval.instances import average_precision, match_instances
+from humanparse.paths import shared_data_dir
+from humanparse.train.data import ccp_ids
+from humanparse.train.groups import group_scene
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scenes(root: Path, targets: Path, n: int, seed: int = 0):
+    """``n`` scenes of 2-4 validation photos each, fixed by ``seed``."""
+    ids = ccp_ids(root, "val")
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        k = int(rng.integers(2, 5))
+        pick = [ids[i] for i in rng.choice(len(ids), k, replace=False)]
+        photos = [(i, np.asarray(Image.open(root / "images" / f"{i}.jpg").convert("RGB")),
+                   np.asarray(Image.open(targets / f"{i}.png"))) for i in pick]
+        yield group_scene(photos, rng)
+
+
+def score(results) -> dict:
+    conf = np.zeros((20, 20), np.int64)
+    records = []
+    for scene, p in results:
+        ok = scene.labels != 255
+        conf += np.bincount(scene.labels[ok].astype(np.int64) * 20 + p.labels[ok], minlength=400).reshape(20, 20)
+        records.append(match_instances(scene.instances, p.instances, [q.score for q in p.persons], valid=ok))
+    tp = np.diag(conf).astype(float)
+    gt, pr = conf.sum(1), conf.sum(0)
+    iou = tp / np.maximum(gt + pr - tp, 1)
+    fg_tp = conf[1:, 1:].sum()
+    person_iou = fg_tp / max(fg_tp + conf[0, 1:].sum() + conf[1:, 0].sum(), 1)
+    ap = average_precision(records)
+    return {"miou": 100 * iou[gt > 0].mean(), "person_iou": 100 * person_iou,
+            "apr50": 100 * (ap["apr_50"] or 0), "apr_vol": 100 * (ap["apr_vol"] or 0)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenes", type=int, default=40)
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--targets", default=str(ROOT / "train-out" / "targets"))
+    ap.add_argument("--flip", default="0", help="comma list of flip settings to compare (0, 1)")
+    args = ap.parse_args()
+    data = shared_data_dir()
+    if data is None:
+        raise SystemExit("../shared/data is absent: nothing to measure")
+    root, targets = data / "ccp", Path(args.targets)
+    if not targets.is_dir():
+        raise SystemExit(f"{targets}: no CIHP targets (run make train first, which caches them there)")
+    all_scenes = list(scenes(root, targets, args.scenes))
+    print(f"{len(all_scenes)} scenes, {sum(int(s.instances.max()) for s in all_scenes)} persons")
+    for flip in args.flip.split(","):
+        b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
+        t = time.perf_counter()
+        res = [(s, b.predict(s.image)) for s in all_scenes]
+        m = score(res)
+        print(f"flip={flip}: CIHP-20 mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+              f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %  ({time.perf_counter() - t:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
