@@ -38,7 +38,7 @@ def scenes(root: Path, targets: Path, n: int, seed: int = 0):
         pick = [ids[i] for i in rng.choice(len(ids), k, replace=False)]
         photos = [(i, np.asarray(Image.open(root / "images" / f"{i}.jpg").convert("RGB")),
                    np.asarray(Image.open(targets / f"{i}.png"))) for i in pick]
-        yield group_scene(photos, rng)
+        yield group_scene(photos, rng, height=int(rng.integers(300, 481)))
 
 
 def score(results) -> dict:

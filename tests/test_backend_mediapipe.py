@@ -177,3 +177,15 @@ def test_person_counts_on_shared_cihp_images(backend):
         found[stem] = len(backend.predict(np.asarray(Image.open(path).convert("RGB"))))
     assert all(abs(found[s] - n) <= 1 for s, n in expected.items()), found
     assert sum(found[s] == n for s, n in expected.items()) >= 5, found
+
+
+def test_detector_windows_run_along_wide_photos_and_only_very_tall_ones():
+    from humanparse.backends.mediapipe.detect import TALL_ASPECT, windows
+
+    assert windows(480, 500) == []                       # squarish: the whole-image pass is enough
+    wide = windows(426, 640)
+    assert len(wide) == 2 and wide[0][:2] == (0, 0) and wide[-1][2] == 640
+    assert all(x2 - x1 == 426 and y2 - y1 == 426 for x1, y1, x2, y2 in wide)
+    assert windows(640, 426) == []                       # a portrait photo: people already fill it
+    tall = windows(int(TALL_ASPECT * 400) + 1, 400)
+    assert len(tall) >= 2 and tall[-1][3] == int(TALL_ASPECT * 400) + 1

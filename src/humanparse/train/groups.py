@@ -43,9 +43,9 @@ def group_scene(photos: list[tuple[str, np.ndarray, np.ndarray]], rng: np.random
 
     Args:
         photos: ``(id, image (H, W, 3) uint8, target (H, W) uint8 CIHP with 255 = ignored)`` each.
-        rng: draws the strip widths (person box x 1.1-1.5), overlaps (0-35 % of the neighbour's person
-            width) and person heights (0.8-1.0 of the scene's tallest).
-        height: scene height in pixels; the tallest person is 85 % of it.
+        rng: draws the strip widths (person box x 1.1-1.5), overlaps (0-50 % of the narrower person's
+            width) and person heights (0.65-1.0 of 85 % of the scene: nearer and farther people).
+        height: scene height in pixels.
     Returns:
         :class:`GroupScene`.
     Raises:
@@ -56,7 +56,7 @@ def group_scene(photos: list[tuple[str, np.ndarray, np.ndarray]], rng: np.random
     strips = []
     for pid, image, target in photos:
         x1, y1, x2, y2 = person_box(target)
-        s = 0.85 * height * rng.uniform(0.8, 1.0) / max(y2 - y1, 1)
+        s = 0.85 * height * rng.uniform(0.65, 1.0) / max(y2 - y1, 1)
         pw = (x2 - x1) * s
         half = pw * rng.uniform(1.1, 1.5) / 2
         cx = (x1 + x2) / 2 * s
@@ -69,7 +69,7 @@ def group_scene(photos: list[tuple[str, np.ndarray, np.ndarray]], rng: np.random
         strips.append((pid, img, lab, pw))
     xs = [0]
     for (_, a, _, pa), (_, b, _, pb) in zip(strips, strips[1:]):
-        overlap = rng.uniform(0.0, 0.35) * min(pa, pb) + (a.shape[1] - pa) / 2 + (b.shape[1] - pb) / 2
+        overlap = rng.uniform(0.0, 0.5) * min(pa, pb) + (a.shape[1] - pa) / 2 + (b.shape[1] - pb) / 2
         xs.append(xs[-1] + a.shape[1] - int(round(overlap)))
     width = max(x + s[1].shape[1] for x, s in zip(xs, strips))
     image = np.zeros((height, width, 3), np.uint8)
