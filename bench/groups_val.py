@@ -41,6 +41,21 @@ def scenes(root: Path, targets: Path, n: int, seed: int = 0):
         yield group_scene(photos, rng, height=int(rng.integers(300, 481)))
 
 
+def memoise_detection() -> None:
+    """Detect the persons of each scene once: the variants compared differ only after detection."""
+    import hashlib
+
+    detect, memo = lite.detect_persons, {}
+
+    def cached(detector, work, *args):
+        key = hashlib.sha1(work.tobytes()).hexdigest() + repr(args)
+        if key not in memo:
+            memo[key] = detect(detector, work, *args)
+        return memo[key]
+
+    lite.detect_persons = cached
+
+
 def score(results) -> dict:
     conf = np.zeros((20, 20), np.int64)
     records = []
@@ -63,7 +78,11 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=40)
     ap.add_argument("--weights", default=None)
     ap.add_argument("--targets", default=str(ROOT / "train-out" / "targets"))
-    ap.add_argument("--flip", default="0", help="comma list of flip settings to compare (0, 1)")
+    ap.add_argument("--flip", default="0,1", help="comma list of flip settings to compare (0, 1)")
+    ap.add_argument("--floors", default=str(lite.MASK_FLOOR),
+                    help="comma list of mask floors to compare (lite.MASK_FLOOR: 0 = owner by pose mask x "
+                         "network, 1 = owner by the network alone)")
+    ap.add_argument("--powers", default=str(lite.FG_POWER), help="comma list of lite.FG_POWER values to compare")
     args = ap.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -73,13 +92,20 @@ def main() -> None:
         raise SystemExit(f"{targets}: no CIHP targets (run make train first, which caches them there)")
     all_scenes = list(scenes(root, targets, args.scenes))
     print(f"{len(all_scenes)} scenes, {sum(int(s.instances.max()) for s in all_scenes)} persons")
+    default_floor, default_power = lite.MASK_FLOOR, lite.FG_POWER
+    memoise_detection()
     for flip in args.flip.split(","):
         b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
-        t = time.perf_counter()
-        res = [(s, b.predict(s.image)) for s in all_scenes]
-        m = score(res)
-        print(f"flip={flip}: CIHP-20 mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
-              f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %  ({time.perf_counter() - t:.0f} s)", flush=True)
+        for floor, power in ((f, p) for f in args.floors.split(",") for p in args.powers.split(",")):
+            lite.MASK_FLOOR, lite.FG_POWER = float(floor), float(power)
+            t = time.perf_counter()
+            res = [(s, b.predict(s.image)) for s in all_scenes]
+            m = score(res)
+            print(f"flip={flip} mask floor={floor} fg power={power}: CIHP-20 mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+                  f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %  ({time.perf_counter() - t:.0f} s)",
+                  flush=True)
+        b.close()
+    lite.MASK_FLOOR, lite.FG_POWER = default_floor, default_power
 
 
 if __name__ == "__main__":

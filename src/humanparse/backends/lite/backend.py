@@ -36,6 +36,10 @@ MASK_FLOOR = 0.05
 """Weight of a person's own network output where its pose mask is ~0 (hair, feet and loose clothes
 the mask misses), so such pixels stay that person's unless another person's mask covers them."""
 
+FG_POWER = 1.0
+"""Exponent of ``P(person)`` in the owner score ``P(person) ** FG_POWER x max(mask, MASK_FLOOR)``
+(0: the pose mask alone picks the owner)."""
+
 LANDMARK_SLACK = 0.05
 """Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
 
@@ -198,7 +202,7 @@ class LiteBackend(Backend):
             extra = np.concatenate([fg, np.ones_like(fg)], -1)
             fg, inside = np.moveaxis(unwarp(extra, m, box), -1, 0)
             part = (unwarp(planes[..., 1:], m, box).argmax(-1) + 1).astype(np.uint8)
-            score = fg * np.maximum(mask[y1:y2, x1:x2], MASK_FLOOR)
+            score = (fg if FG_POWER == 1.0 else fg ** FG_POWER) * np.maximum(mask[y1:y2, x1:x2], MASK_FLOOR)
             win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
             best[y1:y2, x1:x2][win] = score[win]
             owner[y1:y2, x1:x2][win] = k
