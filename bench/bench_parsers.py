@@ -165,13 +165,18 @@ def evaluate_ccp(backend, n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="timed rounds per photo and size (default 5)")
-    ap.add_argument("--backends", default="lite,mediapipe", help="comma-separated backends (default lite,mediapipe)")
+    ap.add_argument("--backends", default="lite,mediapipe",
+                    help="comma-separated backends, each NAME or NAME:OPTION=INT (e.g. lite:flip=0); "
+                         "default lite,mediapipe")
     ap.add_argument("--eval", action="store_true", help="also score the shared CIHP images")
     ap.add_argument("--ccp", type=int, default=0, metavar="N", help="also score the first N CCP photos")
     args = ap.parse_args()
     import humanparse
 
-    backends = {k: humanparse.get_backend(k) for k in args.backends.split(",")}
+    backends = {}
+    for spec in args.backends.split(","):
+        name, *opts = spec.split(":")
+        backends[spec] = humanparse.get_backend(name, **{k: int(v) for k, v in (o.split("=") for o in opts)})
     latency(backends, max(1, args.runs))
     for k, b in backends.items():
         if args.eval or args.ccp:

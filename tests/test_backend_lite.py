@@ -80,7 +80,7 @@ def test_onnx_agrees_with_pytorch_on_a_real_photo(two_person_photo):
     h, w = two_person_photo.shape[:2]
     crops = np.stack([warp_image(two_person_photo, crop_matrix(b)) for b in
                       [(0, 0, w // 2, h), (w // 2, 0, w, h), (0, 0, w, h)]])
-    onnx_logits = humanparse.get_backend("lite").logits(crops)
+    onnx_logits = humanparse.get_backend("lite", flip=False).logits(crops)
     with torch.no_grad():
         torch_logits = model(torch.from_numpy(crops).permute(0, 3, 1, 2).float()).numpy()
     agree = (onnx_logits.argmax(1) == torch_logits.argmax(1)).mean()
@@ -100,35 +100,67 @@ def test_two_people_are_parsed_into_parts(lite, two_person_photo):
 
 
 def test_left_and_right_are_the_persons_own(lite, two_person_photo):
-    """Both people face the camera, so each one's left arm lies on the image's right of their right arm."""
+    """Both people face the camera, so a person's left arm (here mostly a hand) lies on the image's right
+    of their right arm."""
     r = lite.predict(two_person_photo)
     la, ra = CIHP.index("left-arm"), CIHP.index("right-arm")
     checked = 0
     for p in r.persons:
         mine = r.instances == p.id
         xl, xr = np.nonzero(mine & (r.labels == la))[1], np.nonzero(mine & (r.labels == ra))[1]
-        if len(xl) > 50 and len(xr) > 50:
+        if len(xl) > 20 and len(xr) > 20:
             assert xl.mean() > xr.mean()
             checked += 1
     assert checked >= 1
 
 
-def test_a_mirrored_photo_gives_the_mirrored_parsing_with_sides_swapped(lite, astronaut):
-    """Mirroring a person facing the camera gives a person facing the camera: the arm on the image's
-    right is the left arm in both, so the parsing of the mirror is the mirrored parsing with left and
-    right classes swapped."""
+def test_a_mirrored_photo_gives_the_mirrored_parsing(lite, astronaut):
+    """The parsing of a mirrored photo is the mirrored parsing (with left/right classes swapped) on
+    most of the person; the sides themselves are checked on real photos with bare arms below."""
     from humanparse.train.targets import flip_labels
 
     r = lite.predict(astronaut)
     m = lite.predict(np.ascontiguousarray(astronaut[:, ::-1]))
     fg = (m.labels > 0) | (r.labels[:, ::-1] > 0)
     assert (m.labels == flip_labels(r.labels))[fg].mean() > 0.6
-    # on the original's limb pixels, swapping sides agrees far better than mirroring without the swap
-    limbs = np.isin(r.labels[:, ::-1], [CIHP.index(c) for c in ("left-arm", "right-arm", "left-leg", "right-leg")])
-    assert limbs.sum() > 100
-    swapped = (m.labels == flip_labels(r.labels))[limbs].mean()
-    unswapped = (m.labels == r.labels[:, ::-1])[limbs].mean()
-    assert swapped > 3 * unswapped, (swapped, unswapped)
+
+
+@pytest.fixture(scope="module")
+def ccp_val():
+    """The first 12 CCP validation photos (never the test split) as RGB arrays; skips without ../shared."""
+    from humanparse.io.image import load_image
+    from humanparse.paths import shared_data_dir
+    from humanparse.train.data import ccp_ids
+
+    root = shared_data_dir()
+    if root is None or not (root / "ccp").is_dir():
+        pytest.skip("../shared/data/ccp is absent: left/right on real photos with bare arms not checked")
+    return [load_image(root / "ccp" / "images" / f"{i}.jpg") for i in ccp_ids(root / "ccp", "val")[:12]]
+
+
+def test_sides_on_real_photos_are_the_persons_own(lite, ccp_val):
+    """CCP people face the camera: where both arms (or legs) show, the person's left one lies on the
+    image's right; and mirroring a photo swaps the sides (limb pixels agree with the mirrored parsing
+    far better with left/right swapped than without)."""
+    from humanparse.train.targets import flip_labels
+
+    pairs = [(CIHP.index("left-arm"), CIHP.index("right-arm")), (CIHP.index("left-leg"), CIHP.index("right-leg"))]
+    right_way = checked = 0
+    swapped = unswapped = limbs = 0
+    for img in ccp_val:
+        r = lite.predict(img)
+        for left, right in pairs:
+            xl, xr = np.nonzero(r.labels == left)[1], np.nonzero(r.labels == right)[1]
+            if len(xl) > 300 and len(xr) > 300:
+                checked += 1
+                right_way += xl.mean() > xr.mean()
+        m = lite.predict(np.ascontiguousarray(img[:, ::-1]))
+        limb = np.isin(r.labels[:, ::-1], [c for pair in pairs for c in pair])
+        limbs += limb.sum()
+        swapped += (m.labels == flip_labels(r.labels))[limb].sum()
+        unswapped += (m.labels == r.labels[:, ::-1])[limb].sum()
+    assert checked >= 8 and right_way >= 0.9 * checked, (right_way, checked)
+    assert limbs > 10_000 and swapped > 3 * unswapped, (swapped, unswapped, limbs)
 
 
 def test_flip_averaging_is_mirror_symmetric(two_person_photo):

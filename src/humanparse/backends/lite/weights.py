@@ -16,7 +16,7 @@ from ...models.integrity import ChecksumMismatchError, sha256_file
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 WEIGHTS_FILE = "lite0-cihp20.onnx"
-WEIGHTS_SHA256 = "7704282fc7deb050582a49a30a05c10f3878ab99308f497f9d72a9093e9b49ff"
+WEIGHTS_SHA256 = "43e1c6c3cbafeaec31de2f84fd4d8b1d9239389b21f18e49866da4b694713d63"
 """SHA-256 of the shipped :data:`WEIGHTS_FILE` (written by ``humanparse train --export``)."""
 
 _verified: set[tuple[str, float, int]] = set()
