@@ -1,13 +1,16 @@
 """The ``lite`` backend on synthetic group photos made from CCP **validation** photos.
 
-Usage: .venv/bin/python bench/groups_val.py [--scenes 40] [--weights FILE] [--variants A,B] [--targets DIR]
+Usage: .venv/bin/python bench/groups_val.py [--scenes 40] [--weights FILE] [--flip 0,1] [--floors 0.05,0]
+                                           [--powers 1] [--targets DIR] [--ccp-val]
 
 CCP photos hold one person each, so person separation is measured on scenes of 2-4 validation-split
 people laid side by side, overlapping (:func:`humanparse.train.groups.group_scene`; ground truth =
 the CIHP training targets, i.e. CCP mapped to CIHP with the BodyPix teacher's body-part split, from
 ``train-out/targets`` as ``make train`` leaves them). For each composition variant of the backend
 (:data:`VARIANTS`) it prints CIHP-20 mIoU (classes present), person IoU and APr@0.5 / APr_vol of
-persons, with the same detections. This is where the backend's composition was chosen
+persons, with the same detections; with ``--ccp-val`` also coarse mIoU (face folded into skin) and
+person IoU of the whole backend on the 101 CCP validation photos (as ``humanparse eval --split val``
+computes them). This is where the backend's composition was chosen
 (docs/training-log.md); the test split, multi_person and lip_samples are never read here.
 """
 
@@ -73,6 +76,19 @@ def score(results) -> dict:
             "apr50": 100 * (ap["apr_50"] or 0), "apr_vol": 100 * (ap["apr_vol"] or 0)}
 
 
+def ccp_val(root: Path, backend) -> dict:
+    """Coarse mIoU and person IoU (percent) of ``backend`` on the CCP validation photos."""
+    from humanparse.eval.datasets import find_samples
+    from humanparse.eval.metrics import mean_iou, person_iou
+    from humanparse.eval.runner import evaluate
+    from humanparse.train.data import split_of
+
+    samples = [s for s in find_samples(root / "images", root / "labels")
+               if s.id.isdigit() and split_of(int(s.id)) == "val"]
+    r = evaluate(samples, "ccp", backend, target="coarse")
+    return {"val_miou": 100 * mean_iou(r.matrix), "val_person_iou": 100 * person_iou(r.matrix)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scenes", type=int, default=40)
@@ -83,6 +99,7 @@ def main() -> None:
                     help="comma list of mask floors to compare (lite.MASK_FLOOR: 0 = owner by pose mask x "
                          "network, 1 = owner by the network alone)")
     ap.add_argument("--powers", default=str(lite.FG_POWER), help="comma list of lite.FG_POWER values to compare")
+    ap.add_argument("--ccp-val", action="store_true", help="also score the CCP validation photos (coarse)")
     args = ap.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -101,8 +118,12 @@ def main() -> None:
             t = time.perf_counter()
             res = [(s, b.predict(s.image)) for s in all_scenes]
             m = score(res)
+            if args.ccp_val:
+                m.update(ccp_val(root, b))
             print(f"flip={flip} mask floor={floor} fg power={power}: CIHP-20 mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
-                  f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %  ({time.perf_counter() - t:.0f} s)",
+                  f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %"
+                  + (f"  | CCP val coarse mIoU {m['val_miou']:.1f} %  person IoU {m['val_person_iou']:.1f} %"
+                     if args.ccp_val else "") + f"  ({time.perf_counter() - t:.0f} s)",
                   flush=True)
         b.close()
     lite.MASK_FLOOR, lite.FG_POWER = default_floor, default_power
