@@ -6,8 +6,8 @@ Usage: .venv/bin/python bench/groups_val.py [--scenes 40] [--weights FILE] [--fl
 CCP photos hold one person each, so person separation is measured on scenes of 2-4 validation-split
 people laid side by side, overlapping (:func:`humanparse.train.groups.group_scene`; ground truth =
 the CIHP training targets, i.e. CCP mapped to CIHP with the BodyPix teacher's body-part split, from
-``train-out/targets`` as ``make train`` leaves them). For each composition variant of the backend
-(:data:`VARIANTS`) it prints CIHP-20 mIoU (classes present), person IoU and APr@0.5 / APr_vol of
+``train-out/targets`` as ``make train`` leaves them). For each setting compared (``--flip``, and the
+composition constants ``lite.MASK_FLOOR`` / ``lite.FG_POWER`` via ``--floors`` / ``--powers``) it prints CIHP-20 mIoU (classes present), person IoU and APr@0.5 / APr_vol of
 persons, with the same detections; with ``--ccp-val`` also coarse mIoU (face folded into skin) and
 person IoU of the whole backend on the 101 CCP validation photos (as ``humanparse eval --split val``
 computes them). This is where the backend's composition was chosen
@@ -24,7 +24,9 @@ import numpy as np
 from PIL import Image
 
 from humanparse.backends.lite import backend as lite
+from humanparse.eval.confusion import confusion_matrix
 from humanparse.eval.instances import average_precision, match_instances
+from humanparse.eval.metrics import mean_iou, person_iou
 from humanparse.paths import shared_data_dir
 from humanparse.train.data import ccp_ids
 from humanparse.train.groups import group_scene
@@ -60,32 +62,23 @@ def memoise_detection() -> None:
 
 
 def score(results) -> dict:
-    conf = np.zeros((20, 20), np.int64)
-    records = []
-    for scene, p in results:
-        ok = scene.labels != 255
-        conf += np.bincount(scene.labels[ok].astype(np.int64) * 20 + p.labels[ok], minlength=400).reshape(20, 20)
-        records.append(match_instances(scene.instances, p.instances, [q.score for q in p.persons], valid=ok))
-    tp = np.diag(conf).astype(float)
-    gt, pr = conf.sum(1), conf.sum(0)
-    iou = tp / np.maximum(gt + pr - tp, 1)
-    fg_tp = conf[1:, 1:].sum()
-    person_iou = fg_tp / max(fg_tp + conf[0, 1:].sum() + conf[1:, 0].sum(), 1)
+    """CIHP-20 mIoU (classes in the ground truth), person IoU and persons' APr, in percent, over
+    ``[(GroupScene, Parsing)]``; pixels labelled 255 (bags, jewellery) are left out of all of them."""
+    conf = sum(confusion_matrix(scene.labels, p.labels, 20) for scene, p in results)
+    records = [match_instances(scene.instances, p.instances, [q.score for q in p.persons], valid=scene.labels != 255)
+               for scene, p in results]
     ap = average_precision(records)
-    return {"miou": 100 * iou[gt > 0].mean(), "person_iou": 100 * person_iou,
+    return {"miou": 100 * mean_iou(conf), "person_iou": 100 * person_iou(conf),
             "apr50": 100 * (ap["apr_50"] or 0), "apr_vol": 100 * (ap["apr_vol"] or 0)}
 
 
 def ccp_val(root: Path, backend) -> dict:
     """Coarse mIoU and person IoU (percent) of ``backend`` on the CCP validation photos."""
+    from humanparse.cli.eval import select_split
     from humanparse.eval.datasets import find_samples
-    from humanparse.eval.metrics import mean_iou, person_iou
     from humanparse.eval.runner import evaluate
-    from humanparse.train.data import split_of
 
-    samples = [s for s in find_samples(root / "images", root / "labels")
-               if s.id.isdigit() and split_of(int(s.id)) == "val"]
-    r = evaluate(samples, "ccp", backend, target="coarse")
+    r = evaluate(select_split(find_samples(root / "images", root / "labels"), "val"), "ccp", backend, target="coarse")
     return {"val_miou": 100 * mean_iou(r.matrix), "val_person_iou": 100 * person_iou(r.matrix)}
 
 
