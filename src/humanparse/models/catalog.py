@@ -105,13 +105,13 @@ _NVIDIA_SEGFORMER = "https://github.com/NVlabs/SegFormer/blob/master/LICENSE"
 
 CATALOG: tuple[ModelEntry, ...] = (
     ModelEntry(
-        name="lite0-cihp20",
+        name="lite0-cihp-bag",
         backend="lite",
         hub="bundled",
         repo="humanparse",
         revision=None,
-        files=(ModelFile("backends/lite/weights/lite0-cihp20.onnx"),
-               ModelFile("backends/lite/weights/lite0-cihp20.json")),
+        files=(ModelFile("backends/lite/weights/lite0-cihp-bag.onnx"),
+               ModelFile("backends/lite/weights/lite0-cihp-bag.json")),
         label_set="cihp",
         licence="Apache-2.0",
         commercial_use=True,

@@ -32,13 +32,13 @@ class ParseNet(nn.Module):
     """EfficientNet-Lite0 + FPN part segmenter.
 
     Args:
-        classes: output classes (20 for CIHP).
+        classes: output classes (21 for ``cihp-bag``, the shipped network; 20 for CIHP).
         width: decoder channels (default 64).
     Input ``(N, 3, H, W)`` float32 RGB in 0..255 (H, W multiples of 32); output
     ``(N, classes, H/4, W/4)`` float32 logits.
     """
 
-    def __init__(self, classes: int = 20, width: int = 64) -> None:
+    def __init__(self, classes: int = 21, width: int = 64) -> None:
         super().__init__()
         self.encoder = EfficientNetLite0(head=False)
         self.lateral = nn.ModuleList(_cbr(c, width) for c in FEATURE_CHANNELS)

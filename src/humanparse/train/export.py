@@ -1,7 +1,7 @@
 """Export a trained :class:`~humanparse.nn.parsenet.ParseNet` to the ONNX file the ``lite`` backend ships.
 
 The graph is traced in eval mode (BatchNorm folded into the convolutions), input ``image``
-``(N, 3, 384, 256)`` float32 RGB 0..255 with a dynamic batch, output ``logits`` ``(N, 20, 96, 64)``.
+``(N, 3, 384, 256)`` float32 RGB 0..255 with a dynamic batch, output ``logits`` ``(N, 21, 96, 64)`` (``cihp-bag``).
 With ``fp16_weights`` every float32 initializer is stored as float16 followed by a ``Cast`` to
 float32: the file is half the size, ONNX Runtime folds the casts when it loads the graph, so inference
 still computes in float32 and only the weights are rounded (the accuracy cost is measured in
@@ -35,8 +35,9 @@ def export_onnx(state_dict_path: Path | str, out: Path | str, fp16_weights: bool
     """
     import onnx
 
-    model = ParseNet()
-    model.load_state_dict(torch.load(state_dict_path, map_location="cpu", weights_only=True), strict=True)
+    state = torch.load(state_dict_path, map_location="cpu", weights_only=True)
+    model = ParseNet(int(state["classifier.weight"].shape[0]) if "classifier.weight" in state else 21)
+    model.load_state_dict(state, strict=True)
     model.eval()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,7 @@ def _fp16_initializers(model):
 
 
 def onnx_predictor(path: Path | str, threads: int = 2):
-    """``crops (N, H, W, 3) uint8 -> logits (N, 20, H/4, W/4)`` with ONNX Runtime (for :func:`.loop.validate`)."""
+    """``crops (N, H, W, 3) uint8 -> logits (N, 21, H/4, W/4)`` with ONNX Runtime (for :func:`.loop.validate`)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()

@@ -26,7 +26,7 @@ class GroupScene:
 
     Attributes:
         image: ``(H, W, 3)`` uint8 RGB.
-        labels: ``(H, W)`` uint8 CIHP-20 ids, 255 = ignored (bags, jewellery: no CIHP class).
+        labels: ``(H, W)`` uint8 ``cihp-bag`` ids (CIHP-20 + bag), 255 = ignored (jewellery, belts).
         instances: ``(H, W)`` uint16, 0 = background, k = the k-th photo's person (left to right).
         ids: the CCP photo ids used, in instance order.
     """

@@ -1,6 +1,6 @@
 """The training recipe of the ``lite`` parser: ``humanparse train`` / ``make train``.
 
-One run: build (or reuse) the CIHP targets of CCP's train and validation photos with the BodyPix
+One run: build (or reuse) the CIHP-20 + bag targets of CCP's train and validation photos with the BodyPix
 teacher, then ``steps`` AdamW steps on augmented person crops (:mod:`.data`), cross-entropy plus the
 Lovasz-softmax loss (Berman et al., "The Lovasz-Softmax loss", CVPR 2018), linear warm-up then
 polynomial decay (power 0.9, as in DeepLab). A checkpoint (model, optimiser, step) is written every
@@ -25,8 +25,8 @@ from ..backends.lite.crops import INPUT_HW
 from ..nn.parsenet import ParseNet
 from .data import Augment, CropDataset, batches, build_targets, ccp_ids, steps_per_epoch
 from .losses import lovasz_softmax
+from .targets import CLASSES, LABEL_SET
 
-CLASSES = 20
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -37,7 +37,8 @@ class TrainConfig:
     Attributes:
         data: CCP folder (``images/``, ``labels/``).
         out: output folder (checkpoint, ``model.pt``, ``train_log.json``).
-        targets: folder of cached CIHP targets (default ``out/targets``).
+        targets: folder of cached targets (default ``out/targets-cihp-bag``: named after the label set, so
+            targets cached by an older recipe are never reused).
         steps: optimiser steps; batch: crops per step; lr / weight_decay: AdamW;
         warmup: linear warm-up steps; lovasz: weight of the Lovasz-softmax term;
         seed: the one seed of initialisation, data order and augmentation;
@@ -126,7 +127,7 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
     torch.set_num_threads(cfg.threads)
     root, out = Path(cfg.data), Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    targets = Path(cfg.targets) if cfg.targets else out / "targets"
+    targets = Path(cfg.targets) if cfg.targets else out / f"targets-{LABEL_SET}"
     train_ids = ccp_ids(root, "train")
     if cfg.limit:
         train_ids = train_ids[: cfg.limit]
@@ -197,14 +198,14 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
     (out / "train_log.json").write_text(json.dumps(log, indent=1))
     if not quiet:
         v = log["val"]
-        print(f"validation ({v['images']} CCP val photos, teacher targets): CIHP-20 mIoU {v['miou']:.1f} %, "
+        print(f"validation ({v['images']} CCP val photos, teacher targets): CIHP-20 + bag mIoU {v['miou']:.1f} %, "
               f"pixel accuracy {v['pixel_accuracy']:.1f} %, person IoU {v['person_iou']:.1f} %; "
               f"{step} steps in {log['seconds'] / 60:.1f} min", flush=True)
     return log
 
 
 def torch_predictor(model: ParseNet):
-    """``crops (N, H, W, 3) uint8 -> logits (N, 20, H/4, W/4) float32`` with a PyTorch model in eval mode."""
+    """``crops (N, H, W, 3) uint8 -> logits (N, 21, H/4, W/4) float32`` with a PyTorch model in eval mode."""
     model.eval()
 
     @torch.no_grad()
@@ -215,11 +216,11 @@ def torch_predictor(model: ParseNet):
 
 
 def validate(predict, data: CropDataset, batch: int = 8) -> dict:
-    """CIHP-20 mIoU (classes present in the targets), pixel accuracy and person IoU, in percent, on
+    """CIHP-20 + bag mIoU (classes present in the targets), pixel accuracy and person IoU, in percent, on
     ``data`` (plain inference framing, at crop resolution, logits upsampled bilinearly; 255 ignored).
 
     Args:
-        predict: ``crops (N, H, W, 3) uint8 -> logits (N, 20, h, w)`` (:func:`torch_predictor`, or an
+        predict: ``crops (N, H, W, 3) uint8 -> logits (N, 21, h, w)`` (:func:`torch_predictor`, or an
             ONNX session wrapper).
     """
     conf = np.zeros((CLASSES, CLASSES), np.int64)

@@ -1,4 +1,8 @@
-"""CCP-59 ground truth -> CIHP-20 training targets, with BodyPix splitting ``skin`` and ``shoes``.
+"""CCP-59 ground truth -> CIHP-20 + bag training targets, with BodyPix splitting ``skin`` and ``shoes``.
+
+The targets are in the ``cihp-bag`` label set (:data:`LABEL_SET`): CIHP's 20 classes with the same ids,
+plus ``bag`` = 20, because CCP counts carried bags as part of the person (6.6 % of its person pixels)
+and a parser without the class cannot reach CCP's person outline.
 
 CCP (Yang et al., CVPR 2014) labels garments finely but marks all exposed body as ``skin`` and has no
 left/right. The rules:
@@ -11,7 +15,8 @@ left/right. The rules:
   leg (feet included);
 * every shoe class -> ``left-shoe`` / ``right-shoe`` by whichever of BodyPix's left or right
   lower-leg/foot logits is higher there;
-* bags, jewellery, belts, watches and the generic ``accessories`` -> 255 (ignored: CIHP has no class
+* ``bag``, ``purse`` and ``wallet`` -> ``bag``;
+* jewellery, belts, watches and the generic ``accessories`` -> 255 (ignored: CIHP has no class
   for them and labels them inconsistently).
 
 Left/right are the person's own (BodyPix's convention, checked in :mod:`.teacher`).
@@ -32,10 +37,16 @@ CCP_TO_CIHP: dict[str, str | None] = {
     **dict.fromkeys(("blazer", "cardigan", "coat", "jacket", "cape", "suit"), "coat"),
     **dict.fromkeys(("dress", "romper", "intimate", "swimwear"), "dress"),
     **dict.fromkeys(("jeans", "pants", "leggings", "shorts", "panties"), "pants"),
-    **dict.fromkeys(("accessories", "bag", "purse", "wallet", "belt", "bracelet", "earrings", "necklace",
-                     "ring", "watch"), None),
+    **dict.fromkeys(("bag", "purse", "wallet"), "bag"),
+    **dict.fromkeys(("accessories", "belt", "bracelet", "earrings", "necklace", "ring", "watch"), None),
 }
-"""CCP classes with one CIHP counterpart (``None`` = ignored). ``skin``, hosiery and shoes are split."""
+"""CCP classes with one ``cihp-bag`` counterpart (``None`` = ignored). ``skin``, hosiery and shoes are split."""
+
+LABEL_SET = "cihp-bag"
+"""Label set of the targets and of the network's output channels."""
+
+CLASSES = len(get_label_set(LABEL_SET))
+"""Output channels of the network (21)."""
 
 BODY_SKIN = ("skin", "tights", "stockings")
 SHOES = ("boots", "clogs", "flats", "heels", "loafers", "pumps", "sandals", "shoes", "sneakers", "wedges")
@@ -59,7 +70,7 @@ FLIP_PAIRS = (("left-arm", "right-arm"), ("left-leg", "right-leg"), ("left-shoe"
 
 
 def _luts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ccp, cihp = get_label_set("ccp"), get_label_set("cihp")
+    ccp, cihp = get_label_set("ccp"), get_label_set(LABEL_SET)
     direct = np.full(256, IGNORE, np.uint8)
     kind = np.zeros(256, np.uint8)  # 0 direct, 1 body skin, 2 shoe
     for name in ccp.classes:
@@ -79,13 +90,13 @@ DIRECT_LUT, KIND_LUT, BODY_LUT = _luts()
 
 
 def ccp_to_cihp(ccp_labels: np.ndarray, part_logits: np.ndarray) -> np.ndarray:
-    """CIHP-20 target of one CCP photo.
+    """CIHP-20 + bag target of one CCP photo.
 
     Args:
         ccp_labels: ``(H, W)`` uint8 CCP-59 class ids.
         part_logits: ``(H, W, 24)`` float32 BodyPix part logits (:meth:`.teacher.BodyPixTeacher.part_logits`).
     Returns:
-        ``(H, W)`` uint8 CIHP-20 ids, 255 = ignored.
+        ``(H, W)`` uint8 ``cihp-bag`` ids (CIHP-20 ids, bag = 20), 255 = ignored.
     Raises:
         ValueError: shapes differ.
     """
@@ -100,14 +111,14 @@ def ccp_to_cihp(ccp_labels: np.ndarray, part_logits: np.ndarray) -> np.ndarray:
     if shoe.any():
         lg = part_logits[shoe]
         left = lg[:, LEFT_FOOT_PARTS].max(-1) >= lg[:, RIGHT_FOOT_PARTS].max(-1)
-        cihp = get_label_set("cihp")
+        cihp = get_label_set(LABEL_SET)
         out[shoe] = np.where(left, cihp.index("left-shoe"), cihp.index("right-shoe"))
     return out
 
 
 def flip_lut() -> np.ndarray:
-    """``(256,)`` uint8 look-up table swapping CIHP's left/right classes (identity elsewhere, 255 kept)."""
-    cihp = get_label_set("cihp")
+    """``(256,)`` uint8 look-up table swapping CIHP's left/right classes (identity elsewhere, bag and 255 kept)."""
+    cihp = get_label_set(LABEL_SET)
     lut = np.arange(256, dtype=np.uint8)
     for a, b in FLIP_PAIRS:
         ia, ib = cihp.index(a), cihp.index(b)
@@ -124,5 +135,5 @@ def flip_labels(labels: np.ndarray) -> np.ndarray:
 
 
 def flip_logits_channels() -> list[int]:
-    """Channel order that swaps left/right classes of ``(N, 20, H, W)`` logits (for flip test-time use)."""
-    return [int(i) for i in FLIP_LUT[:20]]
+    """Channel order that swaps left/right classes of ``(N, 21, H, W)`` logits (for flip test-time use)."""
+    return [int(i) for i in FLIP_LUT[:CLASSES]]

@@ -6,11 +6,12 @@ Pipeline (on a working copy whose long side is at most ``work_size``):
 2. Each person's box (mask box united with the visible landmarks) is enlarged by
    :data:`.crops.MARGIN`, fitted to 3:2 and warped to the 384x256 network input (:mod:`.crops`).
 3. The ONNX network (EfficientNet-Lite0 + FPN, :mod:`humanparse.nn.parsenet`, trained by
-   :mod:`humanparse.train`) predicts CIHP-20 logits at stride 4 for all crops in one batch.
+   :mod:`humanparse.train`) predicts ``cihp-bag`` logits (CIHP-20 + bag, 21 classes) at stride 4 for
+   all crops in one batch. (A 20-channel network, as shipped before 2026-12-06, gives plain CIHP-20.)
 4. Logits are warped back onto the image. Overlaps are resolved as M2FP resolves instances, with
    the person masks: a pixel goes to the person maximising ``P(person) x max(mask, MASK_FLOOR)``
    (``P(person)`` = 1 - the network's background probability), and is foreground when that person's
-   network says so; its class is that person's arg-max over the 19 part classes.
+   network says so; its class is that person's arg-max over the part classes.
 Persons are numbered 1..N left to right; left/right classes are the person's own.
 """
 
@@ -46,6 +47,9 @@ LANDMARK_SLACK = 0.05
 BATCH = 8
 """Crops per network call."""
 
+OUTPUT_LABEL_SETS = {20: "cihp", 21: "cihp-bag"}
+"""Label set of a network by its number of output channels."""
+
 
 def person_box(p: PosePerson, hw: tuple[int, int]) -> tuple[float, float, float, float] | None:
     """``(x1, y1, x2, y2)`` of a person in work pixels: the mask (> 0.5) box united with the landmarks
@@ -77,10 +81,12 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 class LiteBackend(Backend):
-    """Multi-person CIHP-20 parsing with our EfficientNet-Lite0 part network (ONNX Runtime, CPU).
+    """Multi-person human parsing with our EfficientNet-Lite0 part network (ONNX Runtime, CPU).
 
     Offline: the network ships inside the package (Apache-2.0 weights, SHA-256 checked at load);
-    persons come from the MediaPipe models inside the mediapipe wheel. Produces all 20 CIHP classes.
+    persons come from the MediaPipe models inside the mediapipe wheel. Label set ``cihp-bag``: the 20
+    CIHP classes (same ids) plus ``bag`` (20), carried bags being part of the person; the label set
+    follows the network's output channels (20 -> ``cihp``, 21 -> ``cihp-bag``).
 
     Args:
         max_persons: most persons returned (the most confident).
@@ -92,11 +98,12 @@ class LiteBackend(Backend):
             test-time augmentation, twice the network's cost (~40 ms more per person).
     Raises:
         WeightsNotFoundError / ChecksumMismatchError: the ONNX file is missing or its digest differs.
+        ValueError: the network's output channels match no label set (20 or 21).
     Thread safety: one instance may be shared by threads (detection and inference are serialised).
     """
 
     name = "lite"
-    label_set = "cihp"
+    label_set = "cihp-bag"
 
     def __init__(self, max_persons: int = 10, weights: str | Path | None = None, work_size: int = 1024,
                  min_size: int = 256, num_threads: int | None = None, use_windows: bool = True,
@@ -116,6 +123,11 @@ class LiteBackend(Backend):
         so.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
+        channels = self._session.get_outputs()[0].shape[1]
+        if channels not in OUTPUT_LABEL_SETS:
+            raise ValueError(f"{path}: the network has {channels} output channels; expected one of "
+                             f"{', '.join(f'{k} ({v})' for k, v in OUTPUT_LABEL_SETS.items())}")
+        self.label_set, self._channels = OUTPUT_LABEL_SETS[channels], int(channels)
         self._card = card(path)
         self._lock = threading.Lock()
         self._detector = Detector(num_poses=max(self.max_persons + 2, 4))
@@ -135,7 +147,7 @@ class LiteBackend(Backend):
         Args:
             crops: ``(N, 384, 256, 3)`` uint8 RGB crops (:func:`.crops.warp_image`).
         Returns:
-            ``(N, 20, 96, 64)`` float32 CIHP-20 logits at stride 4 (with ``flip``, the mean of the crop's
+            ``(N, C, 96, 64)`` float32 logits at stride 4 (C = 21 for ``cihp-bag``, 20 for ``cihp``) (with ``flip``, the mean of the crop's
             and its mirror's, the mirror's left/right classes swapped back).
         """
         out = []
@@ -150,10 +162,10 @@ class LiteBackend(Backend):
             if self.flip:
                 y = 0.5 * (y[:n] + y[n:, FLIP_LUT[:y.shape[1]], :, ::-1])
             out.append(y)
-        return np.concatenate(out) if out else np.zeros((0, 20) + tuple(v // 4 for v in INPUT_HW), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, self._channels) + tuple(v // 4 for v in INPUT_HW), np.float32)
 
     def predict(self, image: np.ndarray) -> Parsing:
-        """Parse ``image`` (``(H, W, 3)`` uint8 RGB) into a CIHP :class:`Parsing` of the same size.
+        """Parse ``image`` (``(H, W, 3)`` uint8 RGB) into a ``cihp-bag`` :class:`Parsing` of the same size.
 
         Raises:
             ImageError: not an ``(H, W, 3)`` uint8 array.
@@ -173,7 +185,7 @@ class LiteBackend(Backend):
             inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
         if not inst.any():
             return Parsing.empty(h, w, self.label_set)
-        return parsing_left_to_right(labels, inst, [p.score for p, _ in framed])
+        return parsing_left_to_right(labels, inst, [p.score for p, _ in framed], self.label_set)
 
     @staticmethod
     def compose(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray],
@@ -182,7 +194,7 @@ class LiteBackend(Backend):
 
         Args:
             hw: image ``(H, W)``.
-            logits: ``(N, 20, h, w)`` float32 network outputs of the crops.
+            logits: ``(N, C, h, w)`` float32 network outputs of the crops (channel 0 = background).
             mats: the N crop matrices (image -> crop).
             masks: the N person masks ``(H, W)`` float32 0..1.
         Returns:

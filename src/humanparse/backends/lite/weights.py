@@ -1,8 +1,8 @@
 """The ``lite`` backend's shipped network: an ONNX file inside the package, checked by SHA-256.
 
-``weights/lite0-cihp20.onnx`` (package data, so a wheel carries it) is our EfficientNet-Lite0 + FPN
+``weights/lite0-cihp-bag.onnx`` (package data, so a wheel carries it) is our EfficientNet-Lite0 + FPN
 part network trained on CCP (Apache-2.0) with the recipe in :mod:`humanparse.train`; the card
-``weights/lite0-cihp20.json`` beside it records the training command, commit, data split, validation
+``weights/lite0-cihp-bag.json`` beside it records the training command, commit, data split, validation
 figure and digest. Licence of the weights: Apache-2.0.
 """
 
@@ -15,7 +15,7 @@ from ...errors import WeightsNotFoundError
 from ...models.integrity import ChecksumMismatchError, sha256_file
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
-WEIGHTS_FILE = "lite0-cihp20.onnx"
+WEIGHTS_FILE = "lite0-cihp-bag.onnx"
 WEIGHTS_SHA256 = "43e1c6c3cbafeaec31de2f84fd4d8b1d9239389b21f18e49866da4b694713d63"
 """SHA-256 of the shipped :data:`WEIGHTS_FILE` (written by ``humanparse train --export``)."""
 
