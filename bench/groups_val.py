@@ -1,14 +1,18 @@
 """The ``lite`` backend on synthetic group photos made from CCP **validation** photos.
 
 Usage: .venv/bin/python bench/groups_val.py [--scenes 40] [--weights FILE] [--flip 0,1] [--floors 0.05,0]
-                                           [--powers 1] [--targets DIR] [--ccp-val]
+                                           [--powers 1] [--taus 0] [--targets DIR] [--ccp-val]
+                                           [--crowd] [--peer mediapipe]
 
 CCP photos hold one person each, so person separation is measured on scenes of 2-4 validation-split
 people laid side by side, overlapping (:func:`humanparse.train.groups.group_scene`; ground truth =
 the CIHP training targets, i.e. CCP mapped to CIHP with the BodyPix teacher's body-part split, from
 ``train-out/targets-cihp-bag`` as ``make train`` leaves them). For each setting compared (``--flip``, and the
 composition constants ``lite.MASK_FLOOR`` / ``lite.FG_POWER`` via ``--floors`` / ``--powers``) it prints CIHP-20 + bag mIoU (classes present), person IoU and APr@0.5 / APr_vol of
-persons, with the same detections; with ``--ccp-val`` also coarse mIoU (face folded into skin) and
+persons, with the same detections. ``--crowd`` makes denser scenes instead: 4-7 people, 200-360 px
+high, overlapping 20-70 %, sizes 0.5-1.0 (closer to group photos of small, occluded people);
+``--taus`` compares :data:`lite.SKELETON_TAU` values; ``--peer mediapipe`` also scores the rule-based
+backend on the same scenes. With ``--ccp-val`` also coarse mIoU (face folded into skin) and
 person IoU of the whole backend on the 101 CCP validation photos (as ``humanparse eval --split val``
 computes them). This is where the backend's composition was chosen
 (docs/training-log.md); the test split, multi_person and lip_samples are never read here.
@@ -35,16 +39,19 @@ from humanparse.train.targets import CLASSES
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def scenes(root: Path, targets: Path, n: int, seed: int = 0):
-    """``n`` scenes of 2-4 validation photos each, fixed by ``seed``."""
+def scenes(root: Path, targets: Path, n: int, seed: int = 0, crowd: bool = False):
+    """``n`` scenes of 2-4 validation photos each (``crowd``: 4-7, denser), fixed by ``seed``."""
     ids = ccp_ids(root, "val")
     rng = np.random.default_rng(seed)
     for _ in range(n):
-        k = int(rng.integers(2, 5))
+        k = int(rng.integers(4, 8) if crowd else rng.integers(2, 5))
         pick = [ids[i] for i in rng.choice(len(ids), k, replace=False)]
         photos = [(i, np.asarray(Image.open(root / "images" / f"{i}.jpg").convert("RGB")),
                    np.asarray(Image.open(targets / f"{i}.png"))) for i in pick]
-        yield group_scene(photos, rng, height=int(rng.integers(300, 481)))
+        if crowd:
+            yield group_scene(photos, rng, height=int(rng.integers(200, 361)), overlap=(0.2, 0.7), sizes=(0.5, 1.0))
+        else:
+            yield group_scene(photos, rng, height=int(rng.integers(300, 481)))
 
 
 def memoise_detection() -> None:
@@ -95,7 +102,10 @@ def main() -> None:
                     help="comma list of mask floors to compare (lite.MASK_FLOOR: 0 = owner by pose mask x "
                          "network, 1 = owner by the network alone)")
     ap.add_argument("--powers", default=str(lite.FG_POWER), help="comma list of lite.FG_POWER values to compare")
+    ap.add_argument("--taus", default=str(lite.SKELETON_TAU), help="comma list of lite.SKELETON_TAU values to compare")
     ap.add_argument("--ccp-val", action="store_true", help="also score the CCP validation photos (coarse)")
+    ap.add_argument("--crowd", action="store_true", help="denser scenes: 4-7 people, smaller, more overlap")
+    ap.add_argument("--peer", default="", help="also score this backend (e.g. mediapipe) on the same scenes")
     args = ap.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -103,26 +113,35 @@ def main() -> None:
     root, targets = data / "ccp", Path(args.targets)
     if not targets.is_dir():
         raise SystemExit(f"{targets}: no CIHP targets (run make train first, which caches them there)")
-    all_scenes = list(scenes(root, targets, args.scenes))
+    all_scenes = list(scenes(root, targets, args.scenes, crowd=args.crowd))
     print(f"{len(all_scenes)} scenes, {sum(int(s.instances.max()) for s in all_scenes)} persons")
-    default_floor, default_power = lite.MASK_FLOOR, lite.FG_POWER
+    default_floor, default_power, default_tau = lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU
     memoise_detection()
+    if args.peer:
+        import humanparse
+
+        peer = humanparse.get_backend(args.peer)
+        m = score([(s, peer.predict(s.image)) for s in all_scenes])
+        print(f"{args.peer}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+              f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %", flush=True)
+        peer.close()
     for flip in args.flip.split(","):
         b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
-        for floor, power in ((f, p) for f in args.floors.split(",") for p in args.powers.split(",")):
-            lite.MASK_FLOOR, lite.FG_POWER = float(floor), float(power)
+        for floor, power, tau in ((f, p, t) for f in args.floors.split(",") for p in args.powers.split(",")
+                                  for t in args.taus.split(",")):
+            lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = float(floor), float(power), float(tau)
             t = time.perf_counter()
             res = [(s, b.predict(s.image)) for s in all_scenes]
             m = score(res)
             if args.ccp_val:
                 m.update(ccp_val(root, b))
-            print(f"flip={flip} mask floor={floor} fg power={power}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+            print(f"flip={flip} mask floor={floor} fg power={power} tau={tau}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
                   f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %"
                   + (f"  | CCP val coarse mIoU {m['val_miou']:.1f} %  person IoU {m['val_person_iou']:.1f} %"
                      if args.ccp_val else "") + f"  ({time.perf_counter() - t:.0f} s)",
                   flush=True)
         b.close()
-    lite.MASK_FLOOR, lite.FG_POWER = default_floor, default_power
+    lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = default_floor, default_power, default_tau
 
 
 if __name__ == "__main__":

@@ -59,11 +59,39 @@ def test_a_modified_weights_file_is_refused(tmp_path):
         W.verified_weights(tmp_path / "missing.onnx")
 
 
+def test_the_label_set_follows_the_networks_output_channels(tmp_path, lite, two_person_photo):
+    """The shipped network has a bag class (cihp-bag); a 20-channel network (as shipped before) gives
+    plain CIHP; any other width is refused at load with a clear message."""
+    torch = pytest.importorskip("torch", reason="needs PyTorch (pip install 'humanparse[train]')")
+    pytest.importorskip("onnx", reason="needs onnx (pip install 'humanparse[train]')")
+    from humanparse.nn.parsenet import ParseNet
+    from humanparse.train.export import export_onnx
+
+    assert lite.label_set == "cihp-bag" and W.card()["label_set"] == "cihp-bag"
+    bag = get_label_set("cihp-bag")
+    assert bag.classes[:20] == CIHP.classes and bag.classes[20] == "bag"
+    for channels, want in ((20, "cihp"), (7, None)):
+        torch.manual_seed(0)
+        (tmp_path / f"{channels}.pt").unlink(missing_ok=True)
+        torch.save(ParseNet(channels).state_dict(), tmp_path / f"{channels}.pt")
+        path = export_onnx(tmp_path / f"{channels}.pt", tmp_path / f"net{channels}.onnx")
+        if want is None:
+            with pytest.raises(ValueError, match="7 output channels"):
+                humanparse.get_backend("lite", weights=path)
+            continue
+        b = humanparse.get_backend("lite", weights=path)
+        try:
+            r = b.predict(two_person_photo)
+        finally:
+            b.close()
+        assert b.label_set == want and r.label_set.name == want and int(r.labels.max()) < 20
+
+
 def test_models_list_names_the_shipped_network_and_its_licence():
     from humanparse.models import cache_status, get_model
 
     e = get_model("lite0-cihp-bag")
-    assert e.backend == "lite" and e.licence == "Apache-2.0" and e.commercial_use is True
+    assert e.label_set == "cihp-bag" and e.backend == "lite" and e.licence == "Apache-2.0" and e.commercial_use is True
     status, folder = cache_status(e)
     assert status == "bundled" and (folder / e.files[0].name).is_file()
 

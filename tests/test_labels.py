@@ -6,8 +6,8 @@ from humanparse.labels import IGNORE, get_label_set, label_set_names, map_labels
 
 def test_all_sets_load_with_one_colour_per_class_and_distinct_colours():
     names = label_set_names()
-    assert {"cihp", "lip", "atr", "ppp", "mediapipe", "ccp", "coarse", "fashn"} <= set(names)
-    sizes = {"cihp": 20, "lip": 20, "atr": 18, "ppp": 7, "mediapipe": 6, "ccp": 59, "coarse": 9}
+    assert {"cihp", "lip", "atr", "ppp", "mediapipe", "ccp", "coarse", "fashn", "cihp-bag"} <= set(names)
+    sizes = {"cihp": 20, "lip": 20, "atr": 18, "ppp": 7, "mediapipe": 6, "ccp": 59, "coarse": 9, "cihp-bag": 21}
     for n in names:
         ls = get_label_set(n)
         assert ls.palette.shape == (len(ls), 3) and ls.palette.dtype == np.uint8
@@ -69,3 +69,18 @@ def test_resolve_parts_accepts_own_coarse_and_person_names():
     assert resolve_parts("cihp", "person") == list(range(1, 20))
     with pytest.raises(KeyError, match="unknown part"):
         resolve_parts("cihp", "wings")
+
+
+def test_cihp_bag_extends_cihp_and_maps_back():
+    cihp, bag = get_label_set("cihp"), get_label_set("cihp-bag")
+    assert bag.classes[:20] == cihp.classes and bag.classes[20] == "bag"
+    np.testing.assert_array_equal(bag.palette[:20], cihp.palette)
+    lm = np.array([[20, 13], [0, 19]], np.uint8)
+    np.testing.assert_array_equal(map_labels(lm, "cihp-bag", "cihp"), [[0, 13], [0, 19]])
+    coarse = get_label_set("coarse")
+    assert map_labels(lm, "cihp-bag", "coarse")[0, 0] == coarse.index("accessories")
+    assert map_labels(lm, "cihp-bag", "atr")[0, 0] == get_label_set("atr").index("bag")
+    assert resolve_parts("cihp-bag", "bag") == [20] and resolve_parts("cihp-bag", "person") == list(range(1, 21))
+    # every table of cihp-bag names every class (a missing one would silently become 'ignore')
+    for dst, table in bag.mappings.items():
+        assert set(table) == set(bag.classes), dst

@@ -112,7 +112,7 @@ CATALOG: tuple[ModelEntry, ...] = (
         revision=None,
         files=(ModelFile("backends/lite/weights/lite0-cihp-bag.onnx"),
                ModelFile("backends/lite/weights/lite0-cihp-bag.json")),
-        label_set="cihp",
+        label_set="cihp-bag",
         licence="Apache-2.0",
         commercial_use=True,
         url="docs/backend-lite.md",

@@ -38,14 +38,17 @@ class GroupScene:
 
 
 def group_scene(photos: list[tuple[str, np.ndarray, np.ndarray]], rng: np.random.Generator,
-                height: int = 480) -> GroupScene:
+                height: int = 480, overlap: tuple[float, float] = (0.0, 0.5),
+                sizes: tuple[float, float] = (0.65, 1.0)) -> GroupScene:
     """Lay 2 or more single-person photos side by side into one group photo (module doc).
 
     Args:
         photos: ``(id, image (H, W, 3) uint8, target (H, W) uint8 CIHP with 255 = ignored)`` each.
-        rng: draws the strip widths (person box x 1.1-1.5), overlaps (0-50 % of the narrower person's
-            width) and person heights (0.65-1.0 of 85 % of the scene: nearer and farther people).
+        rng: draws the strip widths (person box x 1.1-1.5), overlaps (a fraction in ``overlap`` of the
+            narrower person's width) and person heights (a fraction in ``sizes`` of 85 % of the scene:
+            nearer and farther people).
         height: scene height in pixels.
+        overlap / sizes: ranges of those draws (defaults: 0-50 %, 0.65-1.0).
     Returns:
         :class:`GroupScene`.
     Raises:
@@ -56,7 +59,7 @@ def group_scene(photos: list[tuple[str, np.ndarray, np.ndarray]], rng: np.random
     strips = []
     for pid, image, target in photos:
         x1, y1, x2, y2 = person_box(target)
-        s = 0.85 * height * rng.uniform(0.65, 1.0) / max(y2 - y1, 1)
+        s = 0.85 * height * rng.uniform(*sizes) / max(y2 - y1, 1)
         pw = (x2 - x1) * s
         half = pw * rng.uniform(1.1, 1.5) / 2
         cx = (x1 + x2) / 2 * s
@@ -69,8 +72,8 @@ def group_scene(photos: list[tuple[str, np.ndarray, np.ndarray]], rng: np.random
         strips.append((pid, img, lab, pw))
     xs = [0]
     for (_, a, _, pa), (_, b, _, pb) in zip(strips, strips[1:]):
-        overlap = rng.uniform(0.0, 0.5) * min(pa, pb) + (a.shape[1] - pa) / 2 + (b.shape[1] - pb) / 2
-        xs.append(xs[-1] + a.shape[1] - int(round(overlap)))
+        shared = rng.uniform(*overlap) * min(pa, pb) + (a.shape[1] - pa) / 2 + (b.shape[1] - pb) / 2
+        xs.append(xs[-1] + a.shape[1] - int(round(shared)))
     width = max(x + s[1].shape[1] for x, s in zip(xs, strips))
     image = np.zeros((height, width, 3), np.uint8)
     filled = np.zeros((height, width), bool)

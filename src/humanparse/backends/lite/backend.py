@@ -41,6 +41,12 @@ FG_POWER = 1.0
 """Exponent of ``P(person)`` in the owner score ``P(person) ** FG_POWER x max(mask, MASK_FLOOR)``
 (0: the pose mask alone picks the owner)."""
 
+SKELETON_TAU = 0.0
+"""With ``SKELETON_TAU > 0`` the owner score is also multiplied by ``exp(-d / (SKELETON_TAU x s))``, ``d``
+the pixel's distance to the person's drawn skeleton (:func:`..mediapipe.geometry.draw_skeleton`) and
+``s`` its body scale: in a crowd, a pixel leans to the person whose bones are nearest, as the
+``mediapipe`` backend decides (0: off)."""
+
 LANDMARK_SLACK = 0.05
 """Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
 
@@ -78,6 +84,19 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     np.exp(x, out=x)
     x /= x.sum(-1, keepdims=True)
     return x
+
+
+def _skeleton_weight(lm: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``exp(-d / (SKELETON_TAU x body scale))`` over ``box``, ``d`` = distance (pixels) to the person's
+    drawn skeleton; ``(y2 - y1, x2 - x1)`` float32 in (0, 1]."""
+    from ..mediapipe.geometry import body_scale, draw_skeleton, face_polygon_from_pose
+
+    x1, y1, x2, y2 = box
+    bones = draw_skeleton(lm, face_polygon_from_pose(lm), (y2 - y1, x2 - x1), (x1, y1))
+    if not bones.any():
+        return np.ones((y2 - y1, x2 - x1), np.float32)
+    d = cv2.distanceTransform((bones == 0).astype(np.uint8), cv2.DIST_L2, 3)
+    return np.exp(-d / (SKELETON_TAU * max(body_scale(lm), 1.0))).astype(np.float32)
 
 
 class LiteBackend(Backend):
@@ -179,7 +198,8 @@ class LiteBackend(Backend):
             return Parsing.empty(h, w, self.label_set)
         mats = [crop_matrix(b) for _, b in framed]
         logits = self.logits(np.stack([warp_image(work, m) for m in mats]))
-        labels, inst = self.compose(work.shape[:2], logits, mats, [p.mask for p, _ in framed])
+        labels, inst = self.compose(work.shape[:2], logits, mats, [p.mask for p, _ in framed],
+                                    [p.landmarks for p, _ in framed])
         if s != 1.0:
             labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
             inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -189,7 +209,7 @@ class LiteBackend(Backend):
 
     @staticmethod
     def compose(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray],
-                masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+                masks: list[np.ndarray], landmarks: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Paste per-person logits onto the image and resolve overlaps (module doc, step 4).
 
         Args:
@@ -197,6 +217,8 @@ class LiteBackend(Backend):
             logits: ``(N, C, h, w)`` float32 network outputs of the crops (channel 0 = background).
             mats: the N crop matrices (image -> crop).
             masks: the N person masks ``(H, W)`` float32 0..1.
+            landmarks: the N persons' ``(33, 4)`` pose landmarks in image pixels (used with
+                :data:`SKELETON_TAU` > 0; None: not used).
         Returns:
             ``(labels (H, W) uint8, instances (H, W) uint16)``, person ``k`` = index ``k - 1``.
         """
@@ -215,6 +237,8 @@ class LiteBackend(Backend):
             fg, inside = np.moveaxis(unwarp(extra, m, box), -1, 0)
             part = (unwarp(planes[..., 1:], m, box).argmax(-1) + 1).astype(np.uint8)
             score = (fg if FG_POWER == 1.0 else fg ** FG_POWER) * np.maximum(mask[y1:y2, x1:x2], MASK_FLOOR)
+            if SKELETON_TAU > 0 and landmarks is not None:
+                score *= _skeleton_weight(landmarks[k - 1], box)
             win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
             best[y1:y2, x1:x2][win] = score[win]
             owner[y1:y2, x1:x2][win] = k
