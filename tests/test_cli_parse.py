@@ -69,3 +69,25 @@ def test_unknown_backend_and_no_files(tmp_path):
     (tmp_path / "empty").mkdir()
     r = runner.invoke(app, ["parse", str(tmp_path / "empty")])
     assert r.exit_code == 2 and "no image files" in r.output
+
+
+def test_flip_reaches_the_lite_backend_and_is_refused_elsewhere(tmp_path, fake_backend, monkeypatch):
+    import humanparse.cli.parse as cli_parse
+
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(img)
+    r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "fake", "--flip"])
+    assert r.exit_code == 2 and "only the lite backend has flip averaging" in r.output
+    seen = {}
+
+    def spy(name, **options):
+        seen.update(options, name=name)
+        return fake_backend()
+
+    monkeypatch.setattr(cli_parse, "open_backend", spy)
+    r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "lite", "--flip", "-f", "labels"])
+    assert r.exit_code == 0, r.output
+    assert seen["name"] == "lite" and seen["flip"] is True
+    seen.clear()
+    r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "lite", "-f", "labels"])
+    assert r.exit_code == 0 and "flip" not in seen

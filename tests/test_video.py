@@ -270,3 +270,8 @@ def test_cli_video_and_bad_option(clip, tmp_path, real_backend):
     assert r.exit_code == 2 and "median" in r.output
     r = CliRunner().invoke(app, ["video", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "x.mp4")])
     assert r.exit_code == 2 and "no such file" in r.output
+    # a misspelt part is refused by name before any frame is written
+    bad = tmp_path / "parts.mp4"
+    r = CliRunner().invoke(app, ["video", str(clip), "-o", str(bad), "--parts", "hair,wings", "--quiet"])
+    assert r.exit_code == 2 and "unknown part 'wings'" in r.output and "--parts" in r.output
+    assert not bad.exists()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console
+from .common import (BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
+                     flip_option)
 
 
 def select_split(samples: list, split: str) -> list:
@@ -40,6 +41,7 @@ def eval_command(
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
+    flip: bool = FlipOpt,
     fairness: bool = typer.Option(False, "--fairness", help="Also report accuracy per ITA skin-tone group with bootstrap CIs."),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N images (sorted by id)."),
     split: str = typer.Option("all", "--split",
@@ -69,7 +71,7 @@ def eval_command(
         gt_set = get_label_set(label_set)
         check_classes_file(labels.parent, gt_set)
         samples = select_split(find_samples(images, labels, instances), split)[:limit]
-        model_ = load_backend(backend, **backend_options(max_persons, weights, model))
+        model_ = load_backend(backend, **backend_options(max_persons, weights, model, **flip_option(backend, flip)))
         make_comparison(gt_set, model_.label_set, map_to, merge)  # fail fast on a bad --map / --merge
     except (KeyError, ValueError, HumanParseError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
-                     input_files, open_backend, run_per_file)
+from .common import (BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options,
+                     err_console, flip_option, input_files, open_backend, run_per_file)
 
 
 def parse_command(
@@ -20,6 +20,7 @@ def parse_command(
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     runtime: str = typer.Option(None, "--runtime", help="m2fp only: torch or onnx."),
+    flip: bool = FlipOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
@@ -33,7 +34,8 @@ def parse_command(
         raise typer.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}",
                                  param_hint="--format")
     files = input_files(paths)
-    model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime))
+    model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime,
+                                                          **flip_option(backend, flip)))
 
     persons = 0
 

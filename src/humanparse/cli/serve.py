@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console
+from .common import BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, flip_option
 
 
 def serve_command(
@@ -17,6 +17,7 @@ def serve_command(
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
+    flip: bool = FlipOpt,
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Inference worker threads (each loads its own model)."),
     queue_size: int = typer.Option(8, "--queue-size", min=0, help="Requests that may wait for a worker; more get 503."),
@@ -41,7 +42,7 @@ def serve_command(
     except HumanParseError as e:
         err_console.print(f"[bold red]error[/] {e}")
         raise typer.Exit(2)
-    app = create_app(backend=backend, backend_options=backend_options(max_persons, weights, model),
+    app = create_app(backend=backend, backend_options=backend_options(max_persons, weights, model, **flip_option(backend, flip)),
                      max_upload_bytes=int(max_upload_mb * 2**20), max_pixels=int(max_megapixels * 1e6),
                      queue_size=queue_size, workers=workers, timeout_s=timeout)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, drop_progress,
-                     err_console, fail_line, open_backend)
+                     err_console, fail_line, key_error_message, open_backend)
 
 
 def video_command(
@@ -57,6 +57,13 @@ def video_command(
         fail_line(src, e)
         raise typer.Exit(1)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model))
+    if parts is not None:                   # a misspelt part is refused before the first frame, by name
+        from ..labels import resolve_parts
+
+        try:
+            resolve_parts(model_.label_set, parts)
+        except KeyError as e:
+            raise typer.BadParameter(key_error_message(e), param_hint="--parts") from None
     opts = VideoOptions(background=background, matting=matting, smooth=smooth, strength=strength, parts=parts,
                         masks_path=masks, json_path=json_out, max_frames=max_frames, track=track)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
