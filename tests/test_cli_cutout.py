@@ -126,3 +126,22 @@ def test_missing_person_and_never_overwrite_inputs(tmp_path, astronaut):
     assert (d / "x_cutout.png").read_bytes() == before
     result, err = run(d / "x.png", "-o", tmp_path / "out", "--person", "5")
     assert result.exit_code == 1 and "no person 5" in err
+
+
+def test_a_failed_write_leaves_no_partial_outputs(inputs, tmp_path, parsing, monkeypatch):
+    """The agnostic mask and image of a preset appear together or not at all (the second save fails)."""
+    saved = []
+    real_save = Image.Image.save
+
+    def flaky(self, fp, *a, **k):
+        saved.append(str(fp))
+        if len(saved) == 2:
+            raise OSError("disk full")
+        return real_save(self, fp, *a, **k)
+
+    monkeypatch.setattr(Image.Image, "save", flaky)
+    out = tmp_path / "out"
+    result, err = run(inputs / "astronaut.png", "-o", out, "--preset", "upper", "--matting", "off")
+    assert result.exit_code == 1 and "disk full" in err
+    assert len(saved) == 2 and all("partial" in s for s in saved)   # written under temporary names
+    assert sorted(p.name for p in out.glob("*")) == []               # no half set, no leftovers

@@ -52,6 +52,7 @@ def cutout_command(
     from ..compose.layers import export_layers
     from ..compose.presets import PRESETS, agnostic_image, agnostic_mask
     from ..compose.select import person_ids, selection_alpha
+    from ..io.atomic import atomic_paths
     from ..io.image import load_image
     from ..labels import get_label_set, mapping_lut, resolve_parts
 
@@ -99,20 +100,23 @@ def cutout_command(
         nonlocal written
         image = load_image(f)
         parsing = model_.predict(image)
-        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        pictures = []                       # (PIL image, target): written only once all are computed
         if preset is not None:
             mask = agnostic_mask(parsing, preset, persons)
-            Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(targets[0])
-            Image.fromarray(agnostic_image(image, mask)).save(targets[1])
+            pictures += [Image.fromarray(mask.astype(np.uint8) * 255, mode="L"),
+                         Image.fromarray(agnostic_image(image, mask))]
         alpha = None
         if preset is None or layers:
             alpha = selection_alpha(image, parsing, keep, remove, persons, matting)
         if preset is None:
             if alpha_only:
-                Image.fromarray((alpha * 255.0 + 0.5).astype(np.uint8), mode="L").save(targets[0])
+                pictures.append(Image.fromarray((alpha * 255.0 + 0.5).astype(np.uint8), mode="L"))
             else:
                 fg = foreground_colors(image, alpha) if matting == "quality" else None
-                Image.fromarray(composite(image, alpha, bg, foreground=fg)).save(targets[0])
+                pictures.append(Image.fromarray(composite(image, alpha, bg, foreground=fg)))
+        with atomic_paths(*targets[:len(pictures)]) as tmps:    # each file appears complete or not at all
+            for picture, tmp in zip(pictures, tmps):
+                picture.save(tmp)
         if layers:
             export_layers(image, parsing, targets[-1], alpha=alpha, person=persons, source=str(f))
         written += 1

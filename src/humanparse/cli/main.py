@@ -56,11 +56,20 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
 
 
 def main() -> None:
-    """Console-script entry point. SIGTERM ends a command like Ctrl-C does, so partial outputs are cleaned up."""
-    from ..io.atomic import sigterm_as_interrupt
+    """Console-script entry point. SIGTERM ends a command like Ctrl-C does, so partial outputs are cleaned up,
+    and the exit status is then 143 (128 + SIGTERM), as for a process the signal ended."""
+    import signal
+    import sys
+
+    from ..io.atomic import TERMINATED, sigterm_as_interrupt
 
     sigterm_as_interrupt()
-    app()
+    try:
+        app()
+    except SystemExit:
+        if TERMINATED.is_set():
+            sys.exit(128 + signal.SIGTERM)
+        raise
 
 
 if __name__ == "__main__":

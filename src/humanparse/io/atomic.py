@@ -108,6 +108,10 @@ def clean_partials(folder) -> int:
     return len(stale)
 
 
+TERMINATED = threading.Event()
+"""Set when SIGTERM arrived through :func:`sigterm_as_interrupt` (the CLI then exits 143 = 128 + 15)."""
+
+
 def sigterm_as_interrupt() -> bool:
     """Make SIGTERM raise ``KeyboardInterrupt`` in the main thread, as Ctrl-C does, so ``finally`` blocks
     (temporary files of :func:`atomic_paths`) run before the process ends. Only installed over the default
@@ -118,6 +122,7 @@ def sigterm_as_interrupt() -> bool:
         return False
 
     def _raise(signum, frame):
+        TERMINATED.set()
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, _raise)
