@@ -144,13 +144,17 @@ def test_left_and_right_are_the_persons_own(lite, two_person_photo):
 
 def test_a_mirrored_photo_gives_the_mirrored_parsing(lite, astronaut):
     """The parsing of a mirrored photo is the mirrored parsing (with left/right classes swapped) on
-    most of the person; the sides themselves are checked on real photos with bare arms below."""
+    most of the person, compared in coarse parts: whether a one-piece spacesuit is upper-clothes or a
+    coat is a coin toss that mirroring may flip, a garment turning into skin or background is not.
+    The sides themselves are checked on real photos with bare arms below."""
+    from humanparse.labels import map_labels
     from humanparse.train.targets import flip_labels
 
     r = lite.predict(astronaut)
     m = lite.predict(np.ascontiguousarray(astronaut[:, ::-1]))
     fg = (m.labels > 0) | (r.labels[:, ::-1] > 0)
-    assert (m.labels == flip_labels(r.labels))[fg].mean() > 0.6
+    same = map_labels(m.labels, r.label_set, "coarse") == map_labels(flip_labels(r.labels), r.label_set, "coarse")
+    assert same[fg].mean() > 0.8
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +209,7 @@ def test_flip_averaging_is_mirror_symmetric(two_person_photo):
             a, m = b.logits(crop[None]), b.logits(mirror[None])
         finally:
             b.close()
-        swapped = m[:, FLIP_LUT[:20], :, ::-1]
+        swapped = m[:, FLIP_LUT[:m.shape[1]], :, ::-1]
         assert np.allclose(a, swapped, atol=1e-3) == symmetric, flip
     assert np.abs(a).max() > 1.0
 
@@ -228,3 +232,42 @@ def test_parsing_json_lists_persons(lite, two_person_photo):
     r = lite.predict(two_person_photo)
     d = json.loads(json.dumps(r.to_json()))
     assert len(d["persons"]) == 2
+
+
+def _standing(cx: float, top: float, height: float) -> np.ndarray:
+    """(33, 4) BlazePose landmarks of a person facing the camera: x, y in pixels, visibility, presence."""
+    from humanparse.backends.mediapipe import detect as L
+
+    u = height / 8.0
+    lm = np.zeros((33, 4), np.float32)
+    pts = {L.NOSE: (0, 0.6), L.L_EYE: (0.2, 0.45), L.R_EYE: (-0.2, 0.45), L.L_EAR: (0.45, 0.55),
+           L.R_EAR: (-0.45, 0.55), L.MOUTH_L: (0.15, 0.8), L.MOUTH_R: (-0.15, 0.8),
+           L.L_SHOULDER: (0.9, 1.5), L.R_SHOULDER: (-0.9, 1.5), L.L_ELBOW: (1.1, 2.7), L.R_ELBOW: (-1.1, 2.7),
+           L.L_WRIST: (1.2, 3.8), L.R_WRIST: (-1.2, 3.8), L.L_HIP: (0.6, 4.0), L.R_HIP: (-0.6, 4.0),
+           L.L_KNEE: (0.6, 5.8), L.R_KNEE: (-0.6, 5.8), L.L_ANKLE: (0.6, 7.5), L.R_ANKLE: (-0.6, 7.5)}
+    for i, (dx, dy) in pts.items():   # facing the camera: the person's left is on the image's right
+        lm[i] = (cx + dx * u, top + dy * u, 0.9, 0.9)
+    for i in range(33):
+        if i not in pts:
+            lm[i, :2] = lm[L.NOSE, :2]
+    return lm
+
+
+def test_skeleton_term_gives_overlap_pixels_to_the_nearest_bones(monkeypatch):
+    """Two people whose crops, masks and network outputs are identical everywhere: without the skeleton
+    term the first person takes every pixel; with it, each side goes to the person standing there."""
+    from humanparse.backends.lite import backend as B
+    from humanparse.backends.lite.crops import crop_matrix
+
+    hw = (240, 240)
+    m = crop_matrix((40, 0, 200, 240))
+    logits = np.zeros((2, 21, 96, 64), np.float32)
+    logits[:, 5] = 4.0                                   # upper-clothes everywhere, sure
+    masks = [np.ones(hw, np.float32)] * 2
+    lms = [_standing(70, 10, 220), _standing(170, 10, 220)]
+    monkeypatch.setattr(B, "SKELETON_TAU", 0.0)
+    _, owner = B.LiteBackend.compose(hw, logits, [m, m], masks, lms)
+    assert set(np.unique(owner[:, 45:195])) == {1}
+    monkeypatch.setattr(B, "SKELETON_TAU", 0.5)
+    _, owner = B.LiteBackend.compose(hw, logits, [m, m], masks, lms)
+    assert (owner[20:230, 60:80] == 1).all() and (owner[20:230, 160:180] == 2).all()

@@ -41,11 +41,14 @@ FG_POWER = 1.0
 """Exponent of ``P(person)`` in the owner score ``P(person) ** FG_POWER x max(mask, MASK_FLOOR)``
 (0: the pose mask alone picks the owner)."""
 
-SKELETON_TAU = 0.0
+SKELETON_TAU = 0.5
 """With ``SKELETON_TAU > 0`` the owner score is also multiplied by ``exp(-d / (SKELETON_TAU x s))``, ``d``
 the pixel's distance to the person's drawn skeleton (:func:`..mediapipe.geometry.draw_skeleton`) and
 ``s`` its body scale: in a crowd, a pixel leans to the person whose bones are nearest, as the
-``mediapipe`` backend decides (0: off)."""
+``mediapipe`` backend decides (0: off). 0.5 was chosen on validation data only (synthetic group photos
+of CCP validation people, ``bench/groups_val.py --taus 0,0.5,1``; docs/training-log.md, run 5):
+APr@0.5 +1.8 points on 2-4 person groups and +0.9 on 4-7 person crowds, part mIoU and person IoU
+unchanged; 1.0 did as well without flip averaging and worse with it."""
 
 LANDMARK_SLACK = 0.05
 """Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
