@@ -11,7 +11,7 @@ the CIHP training targets, i.e. CCP mapped to CIHP with the BodyPix teacher's bo
 composition constants ``lite.MASK_FLOOR`` / ``lite.FG_POWER`` via ``--floors`` / ``--powers``) it prints CIHP-20 + bag mIoU (classes present), person IoU and APr@0.5 / APr_vol of
 persons, with the same detections. ``--crowd`` makes denser scenes instead: 4-7 people, 200-360 px
 high, overlapping 20-70 %, sizes 0.5-1.0 (closer to group photos of small, occluded people);
-``--taus`` compares :data:`lite.SKELETON_TAU` values; ``--peer mediapipe`` also scores the rule-based
+``--taus`` compares :data:`lite.SKELETON_TAU` values, ``--margins`` :data:`lite.BOX_MARGIN` values; ``--peer mediapipe`` also scores the rule-based
 backend on the same scenes. With ``--ccp-val`` also coarse mIoU (face folded into skin) and
 person IoU of the whole backend on the 101 CCP validation photos (as ``humanparse eval --split val``
 computes them). This is where the backend's composition was chosen
@@ -103,6 +103,8 @@ def main() -> None:
                          "network, 1 = owner by the network alone)")
     ap.add_argument("--powers", default=str(lite.FG_POWER), help="comma list of lite.FG_POWER values to compare")
     ap.add_argument("--taus", default=str(lite.SKELETON_TAU), help="comma list of lite.SKELETON_TAU values to compare")
+    ap.add_argument("--margins", default=str(lite.BOX_MARGIN),
+                    help="comma list of lite.BOX_MARGIN values (crop enlargement around the person box) to compare")
     ap.add_argument("--ccp-val", action="store_true", help="also score the CCP validation photos (coarse)")
     ap.add_argument("--crowd", action="store_true", help="denser scenes: 4-7 people, smaller, more overlap")
     ap.add_argument("--peer", default="", help="also score this backend (e.g. mediapipe) on the same scenes")
@@ -115,7 +117,8 @@ def main() -> None:
         raise SystemExit(f"{targets}: no CIHP targets (run make train first, which caches them there)")
     all_scenes = list(scenes(root, targets, args.scenes, crowd=args.crowd))
     print(f"{len(all_scenes)} scenes, {sum(int(s.instances.max()) for s in all_scenes)} persons")
-    default_floor, default_power, default_tau = lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU
+    default_floor, default_power, default_tau, default_margin = (lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU,
+                                                                 lite.BOX_MARGIN)
     memoise_detection()
     if args.peer:
         import humanparse
@@ -127,21 +130,23 @@ def main() -> None:
         peer.close()
     for flip in args.flip.split(","):
         b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
-        for floor, power, tau in ((f, p, t) for f in args.floors.split(",") for p in args.powers.split(",")
-                                  for t in args.taus.split(",")):
+        for floor, power, tau, margin in ((f, p, t, g) for f in args.floors.split(",") for p in args.powers.split(",")
+                                          for t in args.taus.split(",") for g in args.margins.split(",")):
             lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = float(floor), float(power), float(tau)
+            lite.BOX_MARGIN = float(margin)
             t = time.perf_counter()
             res = [(s, b.predict(s.image)) for s in all_scenes]
             m = score(res)
             if args.ccp_val:
                 m.update(ccp_val(root, b))
-            print(f"flip={flip} mask floor={floor} fg power={power} tau={tau}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+            print(f"flip={flip} mask floor={floor} fg power={power} tau={tau} margin={margin}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
                   f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %"
                   + (f"  | CCP val coarse mIoU {m['val_miou']:.1f} %  person IoU {m['val_person_iou']:.1f} %"
                      if args.ccp_val else "") + f"  ({time.perf_counter() - t:.0f} s)",
                   flush=True)
         b.close()
     lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = default_floor, default_power, default_tau
+    lite.BOX_MARGIN = default_margin
 
 
 if __name__ == "__main__":

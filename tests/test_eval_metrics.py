@@ -124,6 +124,18 @@ def test_same_set_is_compared_directly_and_no_merge():
     assert not make_comparison("cihp", "lip").merges
 
 
+def test_a_prediction_set_that_extends_the_ground_truth_is_compared_in_it():
+    from humanparse.eval.compare import extends
+
+    comp = make_comparison("cihp", "cihp-bag")
+    assert comp.label_set.name == "cihp" and not comp.merges
+    assert comp.pred(np.arange(21)[None]).tolist() == [list(range(20)) + [0]]   # bag -> background
+    assert extends(get_label_set("cihp-bag"), get_label_set("cihp"))
+    assert not extends(get_label_set("cihp"), get_label_set("cihp-bag"))
+    assert not extends(get_label_set("lip"), get_label_set("cihp"))              # same size, other classes
+    assert make_comparison("ccp", "cihp-bag").label_set.name.startswith("coarse")
+
+
 def test_unmappable_prediction_becomes_255_and_explicit_merges():
     comp = make_comparison("cihp", "mediapipe", "coarse", "none")
     mp = get_label_set("mediapipe")

@@ -2,8 +2,10 @@
 
 Rules (documented in ``docs/accuracy.md``):
 
-1. Target set: the ground-truth set when the prediction uses the same set; otherwise ``coarse``
-   (the common denominator, via :func:`humanparse.labels.map_labels`). ``target=`` overrides it.
+1. Target set: the ground-truth set when the prediction uses the same set or *extends* it (the
+   ground truth's classes at the same ids, plus more after them, e.g. ``cihp-bag`` = CIHP-20 + bag:
+   the extra classes map through the set's own mapping table); otherwise ``coarse`` (the common
+   denominator, via :func:`humanparse.labels.map_labels`). ``target=`` overrides it.
 2. Classes with no counterpart in the target map to 255: ignored in the ground truth, counted as
    errors in the prediction (see :mod:`humanparse.eval.confusion`).
 3. Merges ``a=b`` fold class ``a`` into class ``b`` on *both* sides after mapping, and ``a`` is removed
@@ -88,7 +90,8 @@ def make_comparison(gt_set: str | LabelSet, pred_set: str | LabelSet, target: st
     """Build the :class:`Comparison` of ``gt_set`` against ``pred_set``.
 
     Args:
-        target: comparison set name; ``None``/``"auto"`` = ``gt_set`` if equal to ``pred_set``, else ``coarse``.
+        target: comparison set name; ``None``/``"auto"`` = ``gt_set`` if ``pred_set`` equals or extends it
+            (:func:`extends`), else ``coarse``.
         merges: ``"auto"`` (see module doc), a spec for :func:`parse_merges`, or a list of pairs.
     Raises:
         KeyError: unknown label set or merge class name (the message lists the valid names).
@@ -96,7 +99,7 @@ def make_comparison(gt_set: str | LabelSet, pred_set: str | LabelSet, target: st
     """
     gs, ps = get_label_set(gt_set), get_label_set(pred_set)
     if target is None or (isinstance(target, str) and target.lower() == "auto"):
-        ts = gs if gs == ps else get_label_set(COARSE)
+        ts = gs if gs == ps or extends(ps, gs) else get_label_set(COARSE)
     else:
         ts = get_label_set(target)
     try:
@@ -110,6 +113,19 @@ def make_comparison(gt_set: str | LabelSet, pred_set: str | LabelSet, target: st
     if not merges:
         return Comparison(gs, ps, ts, g_lut, p_lut, ())
     return _merged(gs, ps, ts, g_lut, p_lut, tuple(merges))
+
+
+def extends(wider: LabelSet, base: LabelSet) -> bool:
+    """Whether ``wider`` is ``base`` plus classes after it: ``base``'s class names at the same ids, more
+    classes than ``base``, and a mapping table from ``wider`` to ``base`` (e.g. ``cihp-bag`` extends ``cihp``)."""
+    n = len(base.classes)
+    if len(wider.classes) <= n or tuple(wider.classes[:n]) != tuple(base.classes):
+        return False
+    try:
+        mapping_lut(wider, base)
+    except ValueError:
+        return False
+    return True
 
 
 def _auto_merges(ts: LabelSet, g_lut: np.ndarray, p_lut: np.ndarray) -> list[tuple[str, str]]:

@@ -4,13 +4,14 @@ Pipeline (on a working copy whose long side is at most ``work_size``):
 1. Persons: MediaPipe pose passes confirmed by a face mesh (:func:`..mediapipe.persons.detect_persons`,
    the same people the rule-based ``mediapipe`` backend finds): landmarks, a soft mask and a score each.
 2. Each person's box (mask box united with the visible landmarks) is enlarged by
-   :data:`.crops.MARGIN`, fitted to 3:2 and warped to the 384x256 network input (:mod:`.crops`).
+   :data:`BOX_MARGIN`, fitted to 3:2 and warped to the 384x256 network input (:mod:`.crops`).
 3. The ONNX network (EfficientNet-Lite0 + FPN, :mod:`humanparse.nn.parsenet`, trained by
    :mod:`humanparse.train`) predicts ``cihp-bag`` logits (CIHP-20 + bag, 21 classes) at stride 4 for
-   all crops in one batch. (A 20-channel network, as shipped before 2026-12-06, gives plain CIHP-20.)
+   all crops in one batch. (A 20-channel network, as shipped until run 4, gives plain CIHP-20.)
 4. Logits are warped back onto the image. Overlaps are resolved as M2FP resolves instances, with
    the person masks: a pixel goes to the person maximising ``P(person) x max(mask, MASK_FLOOR)``
-   (``P(person)`` = 1 - the network's background probability), and is foreground when that person's
+   (``P(person)`` = 1 - the network's background probability) times a skeleton-distance term
+   (:data:`SKELETON_TAU`), and is foreground when that person's
    network says so; its class is that person's arg-max over the part classes.
 Persons are numbered 1..N left to right; left/right classes are the person's own.
 """
@@ -47,8 +48,18 @@ the pixel's distance to the person's drawn skeleton (:func:`..mediapipe.geometry
 ``s`` its body scale: in a crowd, a pixel leans to the person whose bones are nearest, as the
 ``mediapipe`` backend decides (0: off). 0.5 was chosen on validation data only (synthetic group photos
 of CCP validation people, ``bench/groups_val.py --taus 0,0.5,1``; docs/training-log.md, run 5):
-APr@0.5 +1.8 points on 2-4 person groups and +0.9 on 4-7 person crowds, part mIoU and person IoU
-unchanged; 1.0 did as well without flip averaging and worse with it."""
+with the crop margin of 1.2, APr@0.5 +1.8 points on 2-4 person groups and +0.9 on 4-7 person crowds,
+part mIoU and person IoU unchanged; with :data:`BOX_MARGIN` 1.05, chosen after it, the gain shrinks to
+APr_vol +0.2 to +1.0 (APr@0.5 equal, or -2.0 with flip averaging)."""
+
+BOX_MARGIN = 1.05
+"""Enlargement of the person box around its centre for the network crop. Smaller than the 1.2 that
+training frames its validation crops with (:data:`.crops.MARGIN`; training draws 1.05-1.45): the box
+here is the pose mask's box united with the visible landmarks, already looser than the ground-truth
+person box training crops are framed on, and a tighter crop gives the person more of the 384x256
+input. Chosen on validation data only (``bench/groups_val.py --margins``; docs/training-log.md,
+run 5): from 1.2 to 1.05, CCP validation coarse mIoU 64.3 -> 66.7 %, person IoU 92.3 -> 92.9 %, and
+on synthetic group photos APr@0.5 67.1 -> 79.3 %."""
 
 LANDMARK_SLACK = 0.05
 """Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
@@ -199,7 +210,7 @@ class LiteBackend(Backend):
         framed = [(p, b) for p in persons if (b := person_box(p, work.shape[:2])) is not None]
         if not framed:
             return Parsing.empty(h, w, self.label_set)
-        mats = [crop_matrix(b) for _, b in framed]
+        mats = [crop_matrix(b, margin=BOX_MARGIN) for _, b in framed]
         logits = self.logits(np.stack([warp_image(work, m) for m in mats]))
         labels, inst = self.compose(work.shape[:2], logits, mats, [p.mask for p, _ in framed],
                                     [p.landmarks for p, _ in framed])
