@@ -91,3 +91,22 @@ def test_flip_reaches_the_lite_backend_and_is_refused_elsewhere(tmp_path, fake_b
     seen.clear()
     r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "lite", "-f", "labels"])
     assert r.exit_code == 0 and "flip" not in seen
+
+
+def test_label_set_option_maps_the_output_and_rejects_what_cannot_be_mapped(tmp_path, fake_backend):
+    from humanparse.labels import get_label_set
+
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((48, 48, 3), 50, np.uint8)).save(img)
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["parse", str(img), "-o", str(out), "-b", "fake", "-f", "labels,json", "--label-set", "coarse"])
+    assert r.exit_code == 0, r.output
+    coarse = get_label_set("coarse")
+    assert set(np.unique(np.asarray(Image.open(out / "x_labels.png"))).tolist()) == {
+        0, coarse.index("face"), coarse.index("upper-clothes"), coarse.index("lower-clothes")}
+    assert json.loads((out / "x.json").read_text())["label_set"] == "coarse"
+    r = runner.invoke(app, ["parse", str(img), "-o", str(out), "-b", "fake", "--label-set", "nope"])
+    assert r.exit_code == 2 and "unknown label set" in r.output
+    r = runner.invoke(app, ["parse", str(img), "-o", str(out), "-b", "fake", "--label-set", "fashn"])
+    assert r.exit_code == 2 and "fake outputs cihp" in r.output
+    assert fake_backend.calls == 1

@@ -91,3 +91,27 @@ def test_save_writes_each_format(tmp_path):
         p.save(tmp_path, "gif")
     with pytest.raises(ValueError, match="need the image"):
         p.save(tmp_path, "overlay")
+
+
+def test_to_label_set_maps_classes_and_drops_persons_left_without_pixels():
+    labels = np.zeros((20, 30), np.uint8)
+    inst = np.zeros((20, 30), np.uint16)
+    labels[2:10, 2:10], inst[2:10, 2:10] = 5, 1        # person 1: upper-clothes ...
+    labels[10:14, 2:10], inst[10:14, 2:10] = 20, 1     # ... and a bag
+    labels[2:12, 20:28], inst[2:12, 20:28] = 20, 2     # person 2: only a bag
+    labels[15:18, 20:28], inst[15:18, 20:28] = 9, 3    # person 3: pants
+    p = Parsing.from_maps(labels, inst, "cihp-bag", [0.9, 0.5, 0.7])
+
+    q = p.to_label_set("cihp")                          # CIHP-20 has no bag: bags become background
+    assert q.label_set.name == "cihp" and int(q.labels.max()) < 20
+    assert not q.labels[10:14, 2:10].any() and not q.instances[10:14, 2:10].any()
+    assert len(q) == 2 and [x.score for x in q.persons] == [0.9, 0.7]
+    assert q.person(1).part_areas == {"upper-clothes": 64} and q.person(2).part_areas == {"pants": 24}
+
+    c = p.to_label_set("coarse")                        # coarse keeps bags, as accessories
+    assert len(c) == 3 and c.person(1).part_areas == {"upper-clothes": 64, "accessories": 32}
+    assert p.to_label_set("cihp-bag") is p
+    with pytest.raises(KeyError):
+        p.to_label_set("no-such-set")
+    with pytest.raises(ValueError, match="mapping"):
+        p.to_label_set("fashn")

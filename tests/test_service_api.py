@@ -145,6 +145,22 @@ def test_parse_options_as_form_fields_and_max_persons(client, photo_png):
     assert inst[:, : W // 2].any() and not inst[:, W // 2:].any()
 
 
+def test_parse_label_set_maps_the_output_and_bad_sets_are_422_before_inference(client, photo_png):
+    from humanparse.labels import map_labels
+
+    r = client.post("/v1/parse?format=labels&label_set=coarse", files=upload(photo_png))
+    assert r.status_code == 200, r.text
+    np.testing.assert_array_equal(decode_png(r.content), map_labels(synthetic_parsing(H, W).labels, "cihp", "coarse"))
+    body = client.post("/v1/parse", data={"label_set": "ppp"}, files=upload(photo_png)).json()
+    assert body["label_set"] == "ppp" and body["num_persons"] == 2
+    calls = client.app.state.pool.backends[0].calls
+    err = assert_error(client.post("/v1/parse?label_set=nope", files=upload(photo_png)), 422, "invalid_parameter")
+    assert "unknown label set" in err["message"]
+    err = assert_error(client.post("/v1/parse?label_set=fashn", files=upload(photo_png)), 422, "invalid_parameter")
+    assert "fake outputs cihp" in err["message"]
+    assert client.app.state.pool.backends[0].calls == calls
+
+
 def test_opacity_as_form_field_is_used(client, photo, photo_png):
     def overlay(**kw):
         r = client.post("/v1/parse", files=upload(photo_png), **kw)

@@ -30,7 +30,7 @@ def parse(image, backend: str | Backend = DEFAULT_BACKEND, **options) -> Parsing
     Args:
         image: path, encoded bytes, ``PIL.Image`` or ``(H, W[, 3|4])`` array (see
             :func:`humanparse.io.image.load_image`).
-        backend: backend name (``"mediapipe"`` offline default, ``"m2fp"``, ``"segformer"``) or instance.
+        backend: backend name (``"lite"`` offline default, ``"mediapipe"``, ``"m2fp"``, ``"segformer"``) or instance.
         **options: backend options, e.g. ``max_persons=5``, ``weights="path/to/checkpoint"``.
     Returns:
         :class:`Parsing` of the image's size, with ``timings`` (seconds) for ``decode`` and ``inference``.

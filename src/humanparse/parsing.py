@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import rle
-from .labels import LabelSet, get_label_set, resolve_parts
+from .labels import IGNORE, LabelSet, get_label_set, resolve_parts
 from .render import colorize as _colorize, overlay as _overlay
 
 FORMATS = ("labels", "instances", "color", "overlay", "json", "cutout")
@@ -145,6 +145,34 @@ class Parsing:
             if p.id == person_id:
                 return p
         raise KeyError(f"no person {person_id}; this parsing has ids 1..{len(self.persons)}")
+
+    def to_label_set(self, label_set: str | LabelSet) -> "Parsing":
+        """This parsing in another label set, through the mapping tables of :mod:`humanparse.labels`.
+
+        E.g. ``p.to_label_set("cihp")`` turns the ``lite`` backend's ``cihp-bag`` into plain CIHP-20
+        (bags become background). A pixel whose class maps to background, or has no counterpart in
+        ``label_set``, becomes background and leaves its person; a person left without pixels is
+        dropped (ids renumbered 1..N, scores kept).
+
+        Args:
+            label_set: a label set or its name (``humanparse.labels.label_set_names()``).
+        Returns:
+            a new :class:`Parsing` (``self`` when ``label_set`` is already this parsing's set).
+        Raises:
+            KeyError: unknown label set name.
+            ValueError: no mapping table from this parsing's set to ``label_set``.
+        """
+        from .labels import map_labels
+
+        ls = get_label_set(label_set)
+        if ls == self.label_set:
+            return self
+        labels = map_labels(self.labels, self.label_set, ls)
+        labels[labels == IGNORE] = 0
+        inst = np.where(labels > 0, self.instances, 0).astype(np.uint16)
+        out = Parsing.from_maps(labels, inst, ls, {p.id: p.score for p in self.persons})
+        out.timings = dict(self.timings)
+        return out
 
     # ------------------------------------------------------------------ masks and pictures
     def mask(self, parts=None, person: int | None = None) -> np.ndarray:

@@ -21,6 +21,10 @@ def parse_command(
     model: str = ModelOpt,
     runtime: str = typer.Option(None, "--runtime", help="m2fp only: torch or onnx."),
     flip: bool = FlipOpt,
+    label_set: str = typer.Option(None, "--label-set", "-l",
+                                  help="Output label set, when not the backend's own: one its classes map to, "
+                                       "e.g. cihp for plain CIHP-20 from lite (whose cihp-bag adds a bag class; "
+                                       "bags become background). See `humanparse labels`."),
     quiet: bool = QuietOpt,
 ) -> None:
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
@@ -37,12 +41,16 @@ def parse_command(
     model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime,
                                                           **flip_option(backend, flip)))
 
+    if label_set:
+        output_label_set(model_, label_set)
     persons = 0
 
     def work(f: Path, stem: str, targets: list[Path]) -> None:
         nonlocal persons
         image = load_image(f)
         result = model_.predict(image)
+        if label_set:
+            result = result.to_label_set(label_set)
         with staging_dir(targets[0].parent) as tmp:     # outputs appear complete or not at all
             written = result.save(tmp, formats, stem=Path(stem).name, image=image)
             commit((written[k], t) for k, t in zip(formats, targets))
@@ -58,3 +66,23 @@ def parse_command(
                           f"{len(failed)} failed; outputs in {out}")
     if failed:
         raise typer.Exit(1)
+
+
+def output_label_set(backend, name: str):
+    """The label set ``name`` after checking that ``backend``'s output maps to it.
+
+    Raises:
+        typer.BadParameter: unknown name, or no mapping table from the backend's label set (``--label-set``).
+    """
+    from ..labels import get_label_set, label_set_names, mapping_lut
+
+    try:
+        ls = get_label_set(name)
+    except KeyError:
+        raise typer.BadParameter(f"unknown label set {name!r}; choose from {', '.join(label_set_names())}",
+                                 param_hint="--label-set") from None
+    try:
+        mapping_lut(get_label_set(backend.label_set), ls)
+    except ValueError as e:
+        raise typer.BadParameter(f"{backend.name} outputs {backend.label_set}: {e}", param_hint="--label-set") from None
+    return ls

@@ -127,13 +127,18 @@ def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, max_person
     return image, parsing, {"decode": t1 - t0, "inference": t2 - t1}
 
 
-def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, opacity: float = 0.5):
+def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, opacity: float = 0.5,
+              label_set: str | None = None):
     """Build the worker job of ``POST /v1/parse``: decode, parse, render ``fmt`` (see :data:`PARSE_FORMATS`).
 
+    ``label_set``: output label set (:meth:`Parsing.to_label_set`; the caller checked that the backend's
+    output maps to it), ``None`` = the backend's own.
     The job returns a :class:`JobResult`; for ``json`` the body is the :meth:`Parsing.to_json` dict.
     """
     def job(backend: Backend) -> JobResult:
         image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
+        if label_set:
+            parsing = parsing.to_label_set(label_set)
         t0 = time.perf_counter()
         if fmt == "json":
             parsing.timings.update(timings)

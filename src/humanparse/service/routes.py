@@ -74,6 +74,23 @@ def _pick(form_value, query_value):
     return form_value if form_value is not None else query_value
 
 
+def _output_label_set(backend, name: str | None) -> str | None:
+    """``name`` checked against ``backend``'s output (None: the backend's own); 422 before any inference."""
+    if not name:
+        return None
+    from ..labels import mapping_lut
+
+    try:
+        mapping_lut(get_label_set(backend.label_set), get_label_set(name))
+    except KeyError:
+        raise InvalidInputError(f"label_set: unknown label set {name!r}; choose from {', '.join(label_set_names())}",
+                                code="invalid_parameter") from None
+    except ValueError as e:
+        raise InvalidInputError(f"label_set: {backend.name} outputs {backend.label_set}: {e}",
+                                code="invalid_parameter") from None
+    return get_label_set(name).name
+
+
 @router.post("/v1/parse", summary="Parse every person in an image into body parts and clothing",
              response_model=ParseResponse, responses={**_ERRORS, 200: _PNG}, tags=["parsing"])
 async def parse_image(
@@ -84,18 +101,24 @@ async def parse_image(
     max_persons: Annotated[int | None, Query(ge=1, le=1000, description="Keep the N highest-scoring persons.")] = None,
     opacity: Annotated[float | None, Query(ge=0.0, le=1.0, description="Colour weight of format=overlay "
                                                                         "(default 0.5).")] = None,
+    label_set: Annotated[str | None, Query(description="Output label set when not the backend's own: one its "
+                                                         "classes map to (GET /v1/labels), e.g. cihp for plain "
+                                                         "CIHP-20 from lite, whose cihp-bag adds a bag class.")] = None,
     format_form: Annotated[ParseFormat | None, Form(alias="format", description="Same as the query parameter.")] = None,
     max_persons_form: Annotated[int | None, Form(alias="max_persons", ge=1, le=1000)] = None,
     opacity_form: Annotated[float | None, Form(alias="opacity", ge=0.0, le=1.0)] = None,
+    label_set_form: Annotated[str | None, Form(alias="label_set")] = None,
 ):
     """Returns JSON (image size, label set, persons with bbox/score/part areas and per-part COCO RLE masks,
     timings in seconds) or the PNG chosen by `format`. Parameters may come as query or form fields."""
     fmt = _pick(format_form, format) or "json"
     k = _pick(max_persons_form, max_persons)
     alpha = _pick(opacity_form, opacity)
+    out_set = _output_label_set(_pool(request).backends[0], _pick(label_set_form, label_set))
     data = await _read_upload(request, image, "image")
     config = request.app.state.config
-    result, total = await _run(request, parse_job(data, fmt, config.max_pixels, k, 0.5 if alpha is None else alpha))
+    result, total = await _run(request, parse_job(data, fmt, config.max_pixels, k, 0.5 if alpha is None else alpha,
+                                                  out_set))
     headers = _headers(result, total, f"parsing_{fmt}.{'json' if fmt == 'json' else 'png'}")
     if fmt == "json":
         body = result.body
