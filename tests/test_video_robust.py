@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import av
@@ -203,3 +204,19 @@ def test_issue_clip_converts_with_all_frames_and_audio(tmp_path):
     with av.open(str(out)) as c:
         samples_ = sum(f.samples for f in c.decode(audio=0))
     assert abs(samples_ / 48000 - 2.0) < 0.05
+
+
+def test_a_swallowed_sigterm_still_stops_the_commit(tmp_path, monkeypatch):
+    """SIGTERM's KeyboardInterrupt raised inside a C callback (numba's JIT via ctypes) is printed and
+    ignored by Python; the flag it set still keeps any target from being replaced."""
+    from humanparse.io import atomic
+
+    monkeypatch.setattr(atomic, "TERMINATED", threading.Event())
+    atomic.TERMINATED.set()
+    target = tmp_path / "o.png"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.atomic_path(target) as tmp:
+            tmp.write_bytes(b"x")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(KeyboardInterrupt):
+        atomic.commit([(tmp_path / "a", target)])

@@ -19,6 +19,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+TERMINATED = threading.Event()
+"""Set when SIGTERM arrived through :func:`sigterm_as_interrupt` (the CLI then exits 143 = 128 + 15)."""
+
+
+def raise_if_terminated() -> None:
+    """Raise ``KeyboardInterrupt`` if SIGTERM arrived (:data:`TERMINATED`) but its ``KeyboardInterrupt`` was
+    swallowed: a Python signal handler that runs inside a C callback (e.g. numba's JIT compiler calling back
+    through ctypes) has its exception printed and ignored. Called before any target is replaced, and by long
+    loops, so a terminated command stops and leaves no output."""
+    if TERMINATED.is_set():
+        raise KeyboardInterrupt("signal 15")
+
+
 PARTIAL_PREFIX = ".humanparse-partial-"
 """Name prefix of the hidden staging folders of :func:`staging_dir`."""
 
@@ -50,6 +63,7 @@ def atomic_paths(*targets) -> Iterator[list[Path]]:
             t.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmps
+        raise_if_terminated()
         for tmp, target in zip(tmps, paths):
             if tmp is not None:
                 os.replace(tmp, target)
@@ -87,6 +101,7 @@ def commit(pairs: Iterable[tuple[Path, Path]]) -> list[Path]:
     Raises:
         OSError: a temporary file is missing or a target cannot be replaced (targets moved before stay).
     """
+    raise_if_terminated()
     done = []
     for src, target in pairs:
         target = Path(target)
@@ -106,10 +121,6 @@ def clean_partials(folder) -> int:
     for p in stale:
         shutil.rmtree(p, ignore_errors=True)
     return len(stale)
-
-
-TERMINATED = threading.Event()
-"""Set when SIGTERM arrived through :func:`sigterm_as_interrupt` (the CLI then exits 143 = 128 + 15)."""
 
 
 def sigterm_as_interrupt() -> bool:

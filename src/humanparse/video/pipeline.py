@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from ..backends.base import Backend
-from ..io.atomic import atomic_paths
+from ..io.atomic import atomic_paths, raise_if_terminated
 from .metrics import FlickerMeter
 from .reader import VideoError, VideoReader
 from .smoothing import make_smoother
@@ -195,6 +195,7 @@ def process_video(src, dst, backend: Backend, options: VideoOptions | None = Non
         prev_alpha = prev_colors = None
         clock = time.perf_counter()
         for item in reader.demux(opts.max_frames):
+            raise_if_terminated()       # a SIGTERM whose KeyboardInterrupt native code swallowed
             if not hasattr(item, "image"):
                 writer.write_audio(item)
                 continue
