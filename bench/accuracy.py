@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = {
     "ccp_test": ("ccp/images", "ccp/labels", "ccp", None, ["--split", "test", "--map", "coarse", "--fairness"]),
     "ccp_test_cihp": ("ccp/images", "ccp/labels", "ccp", None, ["--split", "test", "--map", "cihp", "--merge", "none"]),
-    "mp": ("multi_person/images", "multi_person/labels", "cihp", "multi_person/instances_approx",
-           ["--map", "cihp", "--fairness"]),
+    "mp": ("multi_person/images", "multi_person/labels", "cihp", "multi_person/instances_approx", ["--fairness"]),
     "mp_coarse": ("multi_person/images", "multi_person/labels", "cihp", "multi_person/instances_approx",
                   ["--map", "coarse"]),
     "lip": ("lip_samples/images", "lip_samples/labels", "lip", None, ["--map", "cihp"]),

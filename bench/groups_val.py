@@ -21,6 +21,7 @@ computes them). This is where the backend's composition was chosen
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -130,8 +131,8 @@ def main() -> None:
         peer.close()
     for flip in args.flip.split(","):
         b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
-        for floor, power, tau, margin in ((f, p, t, g) for f in args.floors.split(",") for p in args.powers.split(",")
-                                          for t in args.taus.split(",") for g in args.margins.split(",")):
+        for floor, power, tau, margin in itertools.product(args.floors.split(","), args.powers.split(","),
+                                                            args.taus.split(","), args.margins.split(",")):
             lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = float(floor), float(power), float(tau)
             lite.BOX_MARGIN = float(margin)
             t = time.perf_counter()

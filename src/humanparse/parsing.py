@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import rle
-from .labels import IGNORE, LabelSet, get_label_set, resolve_parts
+from .labels import IGNORE, LabelSet, get_label_set, map_labels, resolve_parts
 from .render import colorize as _colorize, overlay as _overlay
 
 FORMATS = ("labels", "instances", "color", "overlay", "json", "cutout")
@@ -162,8 +162,6 @@ class Parsing:
             KeyError: unknown label set name.
             ValueError: no mapping table from this parsing's set to ``label_set``.
         """
-        from .labels import map_labels
-
         ls = get_label_set(label_set)
         if ls == self.label_set:
             return self

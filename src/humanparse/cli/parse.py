@@ -30,6 +30,7 @@ def parse_command(
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
     from ..io.atomic import commit, staging_dir
     from ..io.image import load_image
+    from ..labels import mapping_lut
     from ..parsing import FORMATS
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
@@ -42,7 +43,11 @@ def parse_command(
                                                           **flip_option(backend, flip)))
 
     if label_set:
-        output_label_set(model_, label_set)
+        try:
+            mapping_lut(model_.label_set, label_set)     # unknown name or no mapping: a usage error, before any work
+        except (KeyError, ValueError) as e:
+            raise typer.BadParameter(f"{model_.name} outputs {model_.label_set}: {e.args[0]}",
+                                     param_hint="--label-set") from None
     persons = 0
 
     def work(f: Path, stem: str, targets: list[Path]) -> None:
@@ -66,23 +71,3 @@ def parse_command(
                           f"{len(failed)} failed; outputs in {out}")
     if failed:
         raise typer.Exit(1)
-
-
-def output_label_set(backend, name: str):
-    """The label set ``name`` after checking that ``backend``'s output maps to it.
-
-    Raises:
-        typer.BadParameter: unknown name, or no mapping table from the backend's label set (``--label-set``).
-    """
-    from ..labels import get_label_set, label_set_names, mapping_lut
-
-    try:
-        ls = get_label_set(name)
-    except KeyError:
-        raise typer.BadParameter(f"unknown label set {name!r}; choose from {', '.join(label_set_names())}",
-                                 param_hint="--label-set") from None
-    try:
-        mapping_lut(get_label_set(backend.label_set), ls)
-    except ValueError as e:
-        raise typer.BadParameter(f"{backend.name} outputs {backend.label_set}: {e}", param_hint="--label-set") from None
-    return ls

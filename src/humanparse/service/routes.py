@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
 from ..backends import available_backends
-from ..labels import get_label_set, label_set_names
+from ..labels import get_label_set, label_set_names, mapping_lut
 from .errors import InvalidInputError, NotReadyError, ServiceError
 from .jobs import JobResult, check_upload, cutout_job, parse_background_spec, parse_job
 from .schemas import ErrorResponse, HealthResponse, LabelsResponse, ModelsResponse, ParseResponse
@@ -76,19 +76,13 @@ def _pick(form_value, query_value):
 
 def _output_label_set(backend, name: str | None) -> str | None:
     """``name`` checked against ``backend``'s output (None: the backend's own); 422 before any inference."""
-    if not name:
-        return None
-    from ..labels import mapping_lut
-
-    try:
-        mapping_lut(get_label_set(backend.label_set), get_label_set(name))
-    except KeyError:
-        raise InvalidInputError(f"label_set: unknown label set {name!r}; choose from {', '.join(label_set_names())}",
-                                code="invalid_parameter") from None
-    except ValueError as e:
-        raise InvalidInputError(f"label_set: {backend.name} outputs {backend.label_set}: {e}",
-                                code="invalid_parameter") from None
-    return get_label_set(name).name
+    if name:
+        try:
+            mapping_lut(backend.label_set, name)
+        except (KeyError, ValueError) as e:
+            raise InvalidInputError(f"label_set: {backend.name} outputs {backend.label_set}: {e.args[0]}",
+                                    code="invalid_parameter") from None
+    return name or None
 
 
 @router.post("/v1/parse", summary="Parse every person in an image into body parts and clothing",
