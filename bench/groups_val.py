@@ -106,6 +106,8 @@ def main() -> None:
     ap.add_argument("--taus", default=str(lite.SKELETON_TAU), help="comma list of lite.SKELETON_TAU values to compare")
     ap.add_argument("--margins", default=str(lite.BOX_MARGIN),
                     help="comma list of lite.BOX_MARGIN values (crop enlargement around the person box) to compare")
+    ap.add_argument("--blends", default=str(lite.MASK_BLEND),
+                    help="comma list of lite.MASK_BLEND values (pose mask weight in the foreground decision) to compare")
     ap.add_argument("--ccp-val", action="store_true", help="also score the CCP validation photos (coarse)")
     ap.add_argument("--crowd", action="store_true", help="denser scenes: 4-7 people, smaller, more overlap")
     ap.add_argument("--peer", default="", help="also score this backend (e.g. mediapipe) on the same scenes")
@@ -118,8 +120,7 @@ def main() -> None:
         raise SystemExit(f"{targets}: no CIHP targets (run make train first, which caches them there)")
     all_scenes = list(scenes(root, targets, args.scenes, crowd=args.crowd))
     print(f"{len(all_scenes)} scenes, {sum(int(s.instances.max()) for s in all_scenes)} persons")
-    default_floor, default_power, default_tau, default_margin = (lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU,
-                                                                 lite.BOX_MARGIN)
+    defaults = (lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU, lite.BOX_MARGIN, lite.MASK_BLEND)
     memoise_detection()
     if args.peer:
         import humanparse
@@ -131,23 +132,23 @@ def main() -> None:
         peer.close()
     for flip in args.flip.split(","):
         b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
-        for floor, power, tau, margin in itertools.product(args.floors.split(","), args.powers.split(","),
-                                                            args.taus.split(","), args.margins.split(",")):
+        for floor, power, tau, margin, blend in itertools.product(
+                args.floors.split(","), args.powers.split(","), args.taus.split(","), args.margins.split(","),
+                args.blends.split(",")):
             lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = float(floor), float(power), float(tau)
-            lite.BOX_MARGIN = float(margin)
+            lite.BOX_MARGIN, lite.MASK_BLEND = float(margin), float(blend)
             t = time.perf_counter()
             res = [(s, b.predict(s.image)) for s in all_scenes]
             m = score(res)
             if args.ccp_val:
                 m.update(ccp_val(root, b))
-            print(f"flip={flip} mask floor={floor} fg power={power} tau={tau} margin={margin}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
+            print(f"flip={flip} mask floor={floor} fg power={power} tau={tau} margin={margin} blend={blend}: mIoU {m['miou']:.1f} %  person IoU {m['person_iou']:.1f} %  "
                   f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %"
                   + (f"  | CCP val coarse mIoU {m['val_miou']:.1f} %  person IoU {m['val_person_iou']:.1f} %"
                      if args.ccp_val else "") + f"  ({time.perf_counter() - t:.0f} s)",
                   flush=True)
         b.close()
-    lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU = default_floor, default_power, default_tau
-    lite.BOX_MARGIN = default_margin
+    lite.MASK_FLOOR, lite.FG_POWER, lite.SKELETON_TAU, lite.BOX_MARGIN, lite.MASK_BLEND = defaults
 
 
 if __name__ == "__main__":

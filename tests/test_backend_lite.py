@@ -271,3 +271,26 @@ def test_skeleton_term_gives_overlap_pixels_to_the_nearest_bones(monkeypatch):
     monkeypatch.setattr(B, "SKELETON_TAU", 0.5)
     _, owner = B.LiteBackend.compose(hw, logits, [m, m], masks, lms)
     assert (owner[20:230, 60:80] == 1).all() and (owner[20:230, 160:180] == 2).all()
+
+
+def test_mask_blend_mixes_pose_mask_into_the_foreground_decision(monkeypatch):
+    """One person, network P(person) = 0.3 everywhere: with MASK_BLEND 0 nothing is foreground; with
+    0.4 the pixels the pose mask covers (0.6 x 0.3 + 0.4 x 1 = 0.58 > 0.5) are, and only those."""
+    from humanparse.backends.lite import backend as B
+    from humanparse.backends.lite.crops import crop_matrix
+
+    hw = (240, 240)
+    m = crop_matrix((40, 0, 200, 240))
+    logits = np.full((1, 21, 96, 64), -20.0, np.float32)
+    logits[0, 0] = np.log(0.7)                          # background 0.7
+    logits[0, 5] = np.log(0.3)                          # upper-clothes 0.3
+    mask = np.zeros(hw, np.float32)
+    mask[60:180, 80:160] = 1.0
+    monkeypatch.setattr(B, "SKELETON_TAU", 0.0)
+    monkeypatch.setattr(B, "MASK_BLEND", 0.0)
+    labels, owner = B.LiteBackend.compose(hw, logits, [m], [mask])
+    assert not labels.any() and not owner.any()
+    monkeypatch.setattr(B, "MASK_BLEND", 0.4)
+    labels, owner = B.LiteBackend.compose(hw, logits, [m], [mask])
+    assert (labels[62:178, 82:158] == 5).all() and (owner[62:178, 82:158] == 1).all()
+    assert not labels[:55].any() and not labels[:, :75].any() and not labels[185:].any()
