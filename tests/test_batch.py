@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -136,6 +137,38 @@ def test_bad_jobs_raise_clear_errors(photos, tmp_path):
         plan_batch(photos, photos)
     with pytest.raises(BatchError, match="unknown"):
         plan_batch(photos, tmp_path / "out", "labels,thumbnail")
+
+
+def test_label_set_maps_every_output_and_bad_names_fail_early(photos, tmp_path):
+    """--label-set coarse: the labels written are the backend's CIHP labels mapped to coarse (the JSON
+    says so); an unknown set stops the plan; a set the output cannot map to fails each file, reported."""
+    from humanparse.labels import get_label_set, map_labels
+
+    out = tmp_path / "out"
+    summary = run_local(plan_batch(photos, out, FORMATS, label_set="coarse"), CountingBackend())
+    assert summary.done == 3 and summary.failed == 1
+    own = CountingBackend().predict(np.asarray(Image.open(photos / "b.png").convert("RGB")))
+    want = map_labels(own.labels, "cihp", "coarse")
+    got = np.asarray(Image.open(out / "b_labels.png"))
+    assert (got == want).all() and set(np.unique(got)) == {0, get_label_set("coarse").index("upper-clothes")}
+    assert get_label_set("coarse").index("upper-clothes") != 5
+    assert json.loads((out / "b.json").read_text())["label_set"] == "coarse"
+    with pytest.raises(BatchError, match="nosuchset"):
+        plan_batch(photos, tmp_path / "out2", FORMATS, label_set="nosuchset")
+    summary = run_local(plan_batch(photos, tmp_path / "out3", FORMATS, label_set="ccp"), CountingBackend())
+    records = read_report(tmp_path / "out3" / REPORT_NAME)
+    assert summary.done == 0 and all(r["status"] == "failed" for r in records)
+    assert not list((tmp_path / "out3").glob("*.png"))
+
+
+def test_cli_batch_label_set_is_checked_before_any_work(photos, tmp_path):
+    from typer.testing import CliRunner
+
+    from humanparse.cli.main import app
+
+    r = CliRunner().invoke(app, ["batch", str(photos), "-o", str(tmp_path / "o"), "--label-set", "nosuchset"])
+    assert r.exit_code == 2 and "nosuchset" in r.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_batch_exit_code_summary_and_resume(photos, tmp_path):

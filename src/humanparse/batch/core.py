@@ -45,11 +45,13 @@ class BatchItem:
 
 @dataclass
 class BatchPlan:
-    """The work of one run: ``todo`` items to process, ``skipped`` items already complete."""
+    """The work of one run: ``todo`` items to process, ``skipped`` items already complete;
+    ``label_set``: output label set when not the backend's own (:meth:`humanparse.Parsing.to_label_set`)."""
 
     in_dir: Path
     out_dir: Path
     formats: tuple[str, ...]
+    label_set: str | None = None
     todo: list[BatchItem] = field(default_factory=list)
     skipped: list[BatchItem] = field(default_factory=list)
 
@@ -92,7 +94,8 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False) -> BatchPlan:
+def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False,
+               label_set: str | None = None) -> BatchPlan:
     """List the images under ``in_dir`` (recursively; see :data:`humanparse.io.image.IMAGE_SUFFIXES`)
     and split them into work to do and inputs whose outputs are complete (skipped unless ``overwrite``).
 
@@ -100,21 +103,31 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
     Stems come from :func:`humanparse.io.naming.output_stems` (as in every command): two inputs that
     differ only by suffix (``a.jpg``, ``a.png``) get stems ``a_jpg`` and ``a_png``.
 
+    ``label_set``: write every parsing in this label set (:meth:`humanparse.Parsing.to_label_set`);
+    None keeps the backend's own. Resuming does not look at it: an output that exists is skipped.
+
     Raises:
-        BatchError: ``in_dir`` is not a folder, ``out_dir`` is ``in_dir``, or bad ``formats``.
+        BatchError: ``in_dir`` is not a folder, ``out_dir`` is ``in_dir``, bad ``formats``, or an
+            unknown ``label_set`` name.
     """
     from ..io.image import iter_image_files
     from ..io.naming import output_stems
+    from ..labels import get_label_set
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     fmts = parse_formats(formats)
+    if label_set is not None:
+        try:
+            label_set = get_label_set(label_set).name
+        except KeyError as e:
+            raise BatchError(str(e.args[0])) from None
     if not in_dir.is_dir():
         raise BatchError(f"{in_dir}: not a folder")
     if out_dir.exists() and out_dir.resolve() == in_dir.resolve():
         raise BatchError(f"output folder {out_dir} is the input folder; choose another --out")
     files = [f for f in iter_image_files([in_dir]) if not (out_dir.exists() and _is_within(f, out_dir))]
     rels = [f.relative_to(in_dir).as_posix() for f in files]
-    plan = BatchPlan(in_dir, out_dir, fmts)
+    plan = BatchPlan(in_dir, out_dir, fmts, label_set)
     for f, rel, stem in zip(files, rels, output_stems(files, [in_dir])):
         item = BatchItem(f, rel, stem)
         done = all(t.is_file() for t in item.targets(out_dir, fmts))
@@ -122,12 +135,14 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
     return plan
 
 
-def process_item(item: BatchItem, backend, out_dir, formats) -> dict:
+def process_item(item: BatchItem, backend, out_dir, formats, label_set: str | None = None) -> dict:
     """Parse one image and commit its outputs atomically. Never raises for a per-file problem.
 
     Args:
         item: the input; backend: a loaded :class:`humanparse.backends.base.Backend`;
-        out_dir: output folder; formats: output formats (:data:`humanparse.parsing.FORMATS`).
+        out_dir: output folder; formats: output formats (:data:`humanparse.parsing.FORMATS`);
+        label_set: output label set, None for the backend's own (a set the backend's output cannot
+            be mapped to fails the file, with the mapping error in the record).
     Returns:
         a report record: ``{"input", "status": "done"|"failed", "outputs": [paths relative to out_dir],
         "persons", "seconds"}``, with ``"error": "<ExceptionType>: message"`` when failed.
@@ -143,6 +158,8 @@ def process_item(item: BatchItem, backend, out_dir, formats) -> dict:
             raise BatchError(f"output would overwrite the input {item.src}")
         image = load_image(item.src)
         parsing = backend.predict(image)
+        if label_set:
+            parsing = parsing.to_label_set(label_set)
         with staging_dir(out_dir) as tmp:
             written = parsing.save(tmp, formats, stem=Path(item.stem).name, image=image)
             commit((written[fmt], target) for fmt, target in zip(formats, targets))

@@ -40,14 +40,14 @@ def run_local(plan: BatchPlan, backend: Backend | Callable[[], Backend], workers
         elif workers == 1 or len(plan.todo) < 2:
             model = backend if isinstance(backend, Backend) else backend()
             for item in plan.todo:
-                _finish(report, process_item(item, model, plan.out_dir, plan.formats), progress)
+                _finish(report, process_item(item, model, plan.out_dir, plan.formats, plan.label_set), progress)
         else:
             local = threading.local()
 
             def work(item):
                 if not hasattr(local, "model"):
                     local.model = backend()
-                return process_item(item, local.model, plan.out_dir, plan.formats)
+                return process_item(item, local.model, plan.out_dir, plan.formats, plan.label_set)
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="humanparse-batch") as pool:
                 for record in pool.map(work, plan.todo):

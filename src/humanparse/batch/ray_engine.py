@@ -25,18 +25,19 @@ from .core import BatchError, BatchItem, BatchPlan, BatchSummary, Report, clean_
 class _ParseActor:
     """Ray Data callable class: one loaded backend per actor process."""
 
-    def __init__(self, backend: str, options: dict, out_dir: str, formats: tuple) -> None:
+    def __init__(self, backend: str, options: dict, out_dir: str, formats: tuple, label_set: str | None = None) -> None:
         from ..api import load_backend
 
         self.backend = load_backend(backend, **options)
         self.out_dir = out_dir
         self.formats = tuple(formats)
+        self.label_set = label_set
 
     def __call__(self, batch: dict) -> dict:
         records = []
         for src, rel, stem in zip(batch["src"], batch["rel"], batch["stem"]):
             item = BatchItem(Path(str(src)), str(rel), str(stem))
-            records.append(json.dumps(process_item(item, self.backend, self.out_dir, self.formats)))
+            records.append(json.dumps(process_item(item, self.backend, self.out_dir, self.formats, self.label_set)))
         return {"record": records}
 
 
@@ -96,7 +97,8 @@ def run_ray(plan: BatchPlan, backend: str, options: dict | None = None, workers:
             ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
                 _ParseActor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                 fn_constructor_kwargs={"backend": backend, "options": dict(options or {}),
-                                       "out_dir": str(plan.out_dir.resolve()), "formats": plan.formats})
+                                       "out_dir": str(plan.out_dir.resolve()), "formats": plan.formats,
+                                       "label_set": plan.label_set})
             try:
                 for row in ds.iter_rows():
                     record = json.loads(row["record"])

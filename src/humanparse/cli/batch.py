@@ -22,6 +22,9 @@ def batch_command(
                                 help="Parallel workers: threads (local) or model actors (ray)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo inputs whose outputs already exist."),
     backend: str = BackendOpt,
+    label_set: str = typer.Option(None, "--label-set", "-l",
+                                  help="Output label set, when not the backend's own: one its classes map to, "
+                                       "e.g. cihp for plain CIHP-20 from lite (bags become background)."),
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
@@ -32,7 +35,7 @@ def batch_command(
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from ..api import load_backend
-    from ..backends import get_backend
+    from ..backends import backend_class, get_backend
     from ..batch import plan_batch, run_local, run_ray
     from ..errors import HumanParseError
 
@@ -40,8 +43,20 @@ def batch_command(
         raise typer.BadParameter(f"{engine}: choose local or ray", param_hint="--engine")
     if address and engine != "ray":
         raise typer.BadParameter("--address needs --engine ray", param_hint="--address")
+    if label_set:
+        from ..labels import mapping_lut
+
+        try:
+            own = backend_class(backend).label_set
+        except HumanParseError as e:
+            err_console.print(f"[bold red]error[/] {e}")
+            raise typer.Exit(2)
+        try:
+            mapping_lut(own, label_set)                  # unknown name or no mapping: a usage error, before any work
+        except (KeyError, ValueError) as e:
+            raise typer.BadParameter(f"{backend} outputs {own}: {e.args[0]}", param_hint="--label-set") from None
     try:
-        plan = plan_batch(in_dir, out, format, overwrite=overwrite)
+        plan = plan_batch(in_dir, out, format, overwrite=overwrite, label_set=label_set)
     except HumanParseError as e:
         err_console.print(f"[bold red]error[/] {e}")
         raise typer.Exit(2)
