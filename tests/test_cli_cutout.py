@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +146,33 @@ def test_a_failed_write_leaves_no_partial_outputs(inputs, tmp_path, parsing, mon
     assert result.exit_code == 1 and "disk full" in err
     assert len(saved) == 2 and all("partial" in s for s in saved)   # written under temporary names
     assert sorted(p.name for p in out.glob("*")) == []               # no half set, no leftovers
+
+
+def test_layers_folder_is_replaced_whole_and_never_left_half_written(inputs, tmp_path, monkeypatch):
+    """A second run replaces the layer folder (a file the new run does not write is gone); a run that
+    fails while exporting leaves the previous folder untouched and no staging folder behind."""
+    import humanparse.compose.layers as layers_mod
+
+    out = tmp_path / "out"
+    result, err = run(inputs / "astronaut.png", "-o", out, "--layers", "--matting", "off")
+    assert result.exit_code == 0, err
+    folder = out / "astronaut_layers"
+    (folder / "stale.png").write_bytes(b"from an older run")
+    before = (folder / "manifest.json").read_bytes()
+    result, err = run(inputs / "astronaut.png", "-o", out, "--layers", "--matting", "off")
+    assert result.exit_code == 0, err
+    assert not (folder / "stale.png").exists() and (folder / "manifest.json").read_bytes() == before
+
+    real = layers_mod.export_layers
+
+    def half_then_fail(image, parsing, out_dir, **kw):
+        real(image, parsing, out_dir, **kw)
+        (Path(out_dir) / "manifest.json").unlink()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(layers_mod, "export_layers", half_then_fail)
+    (folder / "marker.txt").write_text("previous run")
+    result, err = run(inputs / "astronaut.png", "-o", out, "--layers", "--matting", "off")
+    assert result.exit_code == 1 and "disk full" in err
+    assert (folder / "marker.txt").exists() and (folder / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

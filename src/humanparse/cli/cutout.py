@@ -52,7 +52,7 @@ def cutout_command(
     from ..compose.layers import export_layers
     from ..compose.presets import PRESETS, agnostic_image, agnostic_mask
     from ..compose.select import person_ids, selection_alpha
-    from ..io.atomic import atomic_paths
+    from ..io.atomic import atomic_paths, replace_dir, staging_dir
     from ..io.image import load_image
     from ..labels import get_label_set, mapping_lut, resolve_parts
 
@@ -114,11 +114,14 @@ def cutout_command(
             else:
                 fg = foreground_colors(image, alpha) if matting == "quality" else None
                 pictures.append(Image.fromarray(composite(image, alpha, bg, foreground=fg)))
-        with atomic_paths(*targets[:len(pictures)]) as tmps:    # each file appears complete or not at all
-            for picture, tmp in zip(pictures, tmps):
-                picture.save(tmp)
-        if layers:
-            export_layers(image, parsing, targets[-1], alpha=alpha, person=persons, source=str(f))
+        with staging_dir(targets[-1].parent) as stage:          # the layer folder is built aside, then swapped in
+            if layers:
+                export_layers(image, parsing, stage / "layers", alpha=alpha, person=persons, source=str(f))
+            with atomic_paths(*targets[:len(pictures)]) as tmps:    # each file appears complete or not at all
+                for picture, tmp in zip(pictures, tmps):
+                    picture.save(tmp)
+            if layers:
+                replace_dir(stage / "layers", targets[-1])
         written += 1
 
     failed = run_per_file(files, paths, "cutting out",

@@ -111,6 +111,36 @@ def commit(pairs: Iterable[tuple[Path, Path]]) -> list[Path]:
     return done
 
 
+def replace_dir(src, target) -> Path:
+    """Move the complete folder ``src`` onto ``target``, replacing a folder already there (not merging:
+    files of an earlier run that this one did not write do not survive). The old folder is first renamed
+    to a hidden :data:`PARTIAL_PREFIX` name and removed after the swap, so a reader sees the old folder or
+    the new one, never a mix (between the two renames, for an instant, none). Returns ``target``.
+
+    Raises:
+        OSError: ``src`` is missing, or ``target`` exists and is not a folder.
+    """
+    raise_if_terminated()
+    src, target = Path(src), Path(target)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{target} exists and is not a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=target.parent)) / "old"
+        os.replace(target, old)
+    try:
+        os.replace(src, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)         # put the old folder back
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old.parent, ignore_errors=True)
+    return target
+
+
 def clean_partials(folder) -> int:
     """Remove the staging folders (:data:`PARTIAL_PREFIX`) a killed run left directly in ``folder``.
     Returns how many were removed (0 when ``folder`` does not exist)."""
