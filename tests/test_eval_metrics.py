@@ -418,6 +418,37 @@ def test_runner_cache_and_reports(tmp_path):
     assert files["iou.png"].stat().st_size > 1000 and files["confusion.png"].stat().st_size > 1000
 
 
+class _BagBackend(Backend):
+    """cihp-bag output: the ground truth's person (CIHP face) plus, beside it, a bag of the same size."""
+
+    name = "bagger"
+    label_set = "cihp-bag"
+
+    def __init__(self, truth, **options):
+        super().__init__(**options)
+        self.truth = truth
+
+    def predict(self, image):
+        lab = self.truth.copy()
+        lab[1:5, 3:5] = get_label_set("cihp-bag").index("bag")
+        return Parsing.from_maps(lab, (lab > 0).astype(np.uint16), "cihp-bag", [0.9])
+
+
+def test_runner_scores_persons_without_classes_that_map_to_background(tmp_path):
+    """Compared in CIHP-20, the bag maps to background: person IoU and APr both judge the person
+    without it (mask IoU 1 instead of 0.5, which fails the strict > 0.5 of APr@0.5)."""
+    _write_set(tmp_path / "set", ids=("a",), label_value=13, size=(6, 6))
+    inst = tmp_path / "set" / "instances"
+    inst.mkdir()
+    truth = np.asarray(Image.open(tmp_path / "set" / "labels" / "a.png"))
+    Image.fromarray((truth > 0).astype(np.uint8), mode="L").save(inst / "a.png")
+    samples = find_samples(tmp_path / "set" / "images", tmp_path / "set" / "labels", inst)
+    res = evaluate(samples, "cihp", _BagBackend(truth))
+    assert metrics.person_iou(res.matrix) == 1.0
+    ap = average_precision(res.human)
+    assert ap["apr_50"] == 1.0
+
+
 def test_runner_reports_bad_images(tmp_path):
     _write_set(tmp_path / "set", label_value=2)
     (tmp_path / "set" / "images" / "b.jpg").write_bytes(b"not a jpeg")

@@ -202,7 +202,10 @@ def evaluate(samples: list[Sample], gt_label_set: str | LabelSet, backend, targe
             res.per_image.append((sample.id, float(mean_iou(m)), float(pixel_accuracy(m)), len(parsing)))
             if gt_inst is not None:
                 scores = {q.id: q.score for q in parsing.persons}
-                res.human.append(match_instances(gt_inst, parsing.instances, scores, valid=gt != IGNORE))
+                # A person is scored on its pixels that are person in the comparison set: classes mapped
+                # to background there (lite's bag in CIHP-20) leave the person, as Parsing.to_label_set does.
+                persons = np.where(p == 0, 0, parsing.instances)
+                res.human.append(match_instances(gt_inst, persons, scores, valid=gt != IGNORE))
                 res.part.append(match_instances(gt_inst, parsing.instances, scores, g, p, k, valid=g != IGNORE))
             if fairness:
                 res.units += _units(sample, image, gt, gt_inst, g, p, k, gt_set)
