@@ -6,6 +6,7 @@ Plumbing tests use a fake threshold backend; the smoothing claim is checked with
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import av
@@ -175,6 +176,29 @@ def test_max_frames_cuts_audio_too_and_masks_video(clip, tmp_path):
     colour = get_label_set("cihp").palette[5].astype(int)
     sure = read_frames(clip, 1)[0].image.mean(axis=2) > 180
     assert np.abs(np.median(mframes[0].image[sure], axis=0) - colour).max() < 25
+
+
+def test_label_set_recolours_masks_and_is_checked_before_any_frame(clip, tmp_path):
+    """label_set="coarse": the masks video shows the coarse palette's upper-clothes colour (not CIHP's) and
+    the JSON persons stay; an unknown or unmappable set raises before anything is written."""
+    from humanparse.labels import get_label_set
+
+    masks, js = tmp_path / "masks.mp4", tmp_path / "p.jsonl"
+    backend = ThresholdBackend()
+    process_video(clip, tmp_path / "o.mp4", backend,
+                  VideoOptions(background="blur", max_frames=2, masks_path=masks, json_path=js, label_set="coarse"))
+    coarse = get_label_set("coarse")
+    colour = coarse.palette[coarse.index("upper-clothes")].astype(int)
+    seen = np.median(read_frames(masks)[0].image[read_frames(clip, 1)[0].image.mean(axis=2) > 180], axis=0)
+    assert np.abs(seen - colour).max() < 20
+    assert np.abs(seen - get_label_set("cihp").palette[5].astype(int)).max() > 40
+    assert all(len(json.loads(line)["persons"]) == 1 for line in js.read_text().splitlines())
+    calls = backend.calls
+    with pytest.raises(KeyError, match="nosuchset"):
+        process_video(clip, tmp_path / "x.mp4", backend, VideoOptions(background="blur", label_set="nosuchset"))
+    with pytest.raises(ValueError, match="no mapping"):
+        process_video(clip, tmp_path / "x.mp4", backend, VideoOptions(background="blur", label_set="ccp"))
+    assert backend.calls == calls and not (tmp_path / "x.mp4").exists()
 
 
 def test_output_may_not_overwrite_input(clip, tmp_path):

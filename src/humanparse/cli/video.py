@@ -30,6 +30,9 @@ def video_command(
     track: bool = typer.Option(True, "--track/--no-track",
                                help="Follow persons across frames: stable ids, a missed detection keeps the person."),
     max_frames: int = typer.Option(None, "--max-frames", min=1, help="Process only the first N frames."),
+    label_set: str = typer.Option(None, "--label-set", "-l",
+                                  help="Label set of --parts, --masks and --json when not the backend's own, e.g. "
+                                       "cihp for plain CIHP-20 from lite (bags become background and leave the matte)."),
     backend: str = BackendOpt,
     max_persons: int = MaxPersonsOpt,
     weights: Path = WeightsOpt,
@@ -57,15 +60,26 @@ def video_command(
         fail_line(src, e)
         raise typer.Exit(1)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model))
+    out_set = model_.label_set
+    if label_set:
+        from ..labels import mapping_lut
+
+        try:
+            mapping_lut(model_.label_set, label_set)     # unknown name or no mapping: a usage error, before any frame
+        except (KeyError, ValueError) as e:
+            raise typer.BadParameter(f"{model_.name} outputs {model_.label_set}: {e.args[0]}",
+                                     param_hint="--label-set") from None
+        out_set = label_set
     if parts is not None:                   # a misspelt part is refused before the first frame, by name
         from ..labels import resolve_parts
 
         try:
-            resolve_parts(model_.label_set, parts)
+            resolve_parts(out_set, parts)
         except KeyError as e:
             raise typer.BadParameter(key_error_message(e), param_hint="--parts") from None
     opts = VideoOptions(background=background, matting=matting, smooth=smooth, strength=strength, parts=parts,
-                        masks_path=masks, json_path=json_out, max_frames=max_frames, track=track)
+                        masks_path=masks, json_path=json_out, max_frames=max_frames, track=track,
+                        label_set=label_set)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[speed]} frames/s"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as bar:

@@ -55,6 +55,9 @@ class VideoOptions:
         max_frames: stop after this many frames (``None`` = all).
         track: follow persons across frames (:class:`humanparse.video.tracking.PersonTracker`): stable ids,
             and a person missed by the detector for a few frames is kept; ``False``: each frame on its own.
+        label_set: label set of every frame's parsing when not the backend's own (:meth:`Parsing.to_label_set`,
+            e.g. ``"cihp"``: the ``lite`` backend's bags become background, so they leave the matte too);
+            ``parts``, the colour map and the JSON are in it.
     """
 
     background: object = None
@@ -66,6 +69,7 @@ class VideoOptions:
     json_path: Path | None = None
     max_frames: int | None = None
     track: bool = True
+    label_set: str | None = None
 
 
 @dataclass
@@ -148,7 +152,8 @@ def process_video(src, dst, backend: Backend, options: VideoOptions | None = Non
     Raises:
         VideoError: unreadable input (missing, not a video, no decodable frame), input and output are the
             same file, an output container that cannot hold the requested result, or every frame failed.
-        ValueError: bad matting / smoothing options or background.
+        ValueError: bad matting / smoothing options or background, or no mapping from the backend's
+            label set to ``options.label_set``. KeyError: unknown ``options.label_set``.
         KeyboardInterrupt: passed on after the temporary outputs are removed (nothing under the final names).
     """
     from ..compose import alpha_matte, composite, cover, parse_background
@@ -172,6 +177,10 @@ def process_video(src, dst, backend: Backend, options: VideoOptions | None = Non
     smoother = make_smoother(opts.smooth, opts.strength)
     if opts.max_frames is not None and opts.max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {opts.max_frames}")
+    if opts.label_set:
+        from ..labels import mapping_lut
+
+        mapping_lut(backend.label_set, opts.label_set)    # unknown set or no mapping: before any frame
     tracker = PersonTracker() if opts.track else None
 
     raw_meter, out_meter = FlickerMeter(), FlickerMeter()
@@ -204,6 +213,8 @@ def process_video(src, dst, backend: Backend, options: VideoOptions | None = Non
             parsing, fallback = None, None
             try:
                 parsing = backend.predict(rgb)
+                if opts.label_set:
+                    parsing = parsing.to_label_set(opts.label_set)
                 if tracker is not None:
                     parsing = tracker.update(rgb, parsing)
                 clock = _tick(stages, "parse", clock)
