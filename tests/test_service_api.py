@@ -242,6 +242,25 @@ def test_cutout_part_of_one_person_over_a_colour(client, photo, photo_png):
     assert (rgb[~mask] == [0, 255, 0]).all()
 
 
+def test_cutout_parts_in_another_label_set(client, photo, photo_png):
+    """label_set=ppp: parts are Pascal-Person-Part names (head = CIHP face/hair/hat); without it the same
+    name is unknown (422); a set the output cannot map to is 422 before inference."""
+    data = {"parts": "head", "person": "2", "background": "#00ff00", "matting": "off", "label_set": "ppp"}
+    r = client.post("/v1/cutout", data=data, files=upload(photo_png))
+    assert r.status_code == 200, r.text
+    mask = synthetic_parsing(H, W).to_label_set("ppp").mask("head", 2)
+    assert mask.any()
+    rgb = decode_png(r.content)
+    np.testing.assert_array_equal(rgb[mask], photo[mask])
+    assert (rgb[~mask] == [0, 255, 0]).all()
+    assert_error(client.post("/v1/cutout", data={**data, "label_set": ""}, files=upload(photo_png)), 422,
+                 "invalid_parameter")
+    calls = client.app.state.pool.backends[0].calls
+    err = assert_error(client.post("/v1/cutout", data={**data, "label_set": "fashn"}, files=upload(photo_png)), 422,
+                       "invalid_parameter")
+    assert "fake outputs cihp" in err["message"] and client.app.state.pool.backends[0].calls == calls
+
+
 def test_cutout_background_image_and_blur(client, photo_png):
     bg = np.full((30, 40, 3), (10, 20, 200), np.uint8)
     r = client.post("/v1/cutout", data={"matting": "fast"},
@@ -286,6 +305,8 @@ def test_labels_models_health_openapi_docs(client):
     assert [c["color"] for c in cihp["classes"]] == ls.palette.tolist()
     models = client.get("/v1/models").json()
     assert models["active"]["name"] == "fake"
+    sets = models["output_label_sets"]
+    assert sets[0] == "cihp" and {"coarse", "ppp"} <= set(sets) and "fashn" not in sets and "ccp" not in sets
     assert {b["name"] for b in models["backends"]} >= {"mediapipe", "m2fp"}
     assert next(b for b in models["backends"] if b["name"] == "mediapipe")["installed"] is True
     health = client.get("/healthz").json()

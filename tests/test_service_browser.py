@@ -198,6 +198,34 @@ def test_upload_toggle_isolate_cutout_and_errors(server, browser, astronaut, sho
     page.close()
 
 
+def test_label_set_choice_reparses_and_cuts_out_in_that_set(server, browser, astronaut, shots):
+    """The backend's output sets are offered (its own first); choosing coarse parses the photo again in
+    coarse classes (facts, legend) and the cut-out of one of its parts works."""
+    from humanparse.labels import get_label_set
+
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    page.wait_for_function("document.querySelectorAll('#label-set option').length > 1", timeout=20_000)
+    options = page.eval_on_selector_all("#label-set option", "os => os.map(o => o.value)")
+    assert options[0] == "cihp" and "coarse" in options
+    upload_and_wait(page, astronaut)
+    assert page.evaluate("window.humanparse.json.label_set") == "cihp"
+    page.select_option("#label-set", "coarse")
+    page.wait_for_function("window.humanparse.json.label_set === 'coarse' && !window.humanparse.busy", timeout=60_000)
+    assert "label set coarse" in page.locator("#facts").inner_text()
+    names = page.eval_on_selector_all("#legend button", "bs => bs.map(b => b.dataset.name)")
+    assert names and set(names) <= set(get_label_set("coarse").classes) and "upper-clothes" in names
+    page.click('#legend button[data-name="upper-clothes"]')          # hide it: the cut-out names coarse parts
+    page.click("#cutout-btn")
+    page.wait_for_selector("#cutout-box:not([hidden])", timeout=60_000)
+    assert page.locator("#error").is_hidden(), page.locator("#error-text").inner_text()
+    page.screenshot(path=str(shots / "ui_label_set_coarse.png"), full_page=True)
+    assert not errors, f"JavaScript errors: {errors}"
+    page.close()
+
+
 def test_phone_width_layout(server, browser, astronaut, shots):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                               has_touch=True)

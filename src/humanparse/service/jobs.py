@@ -159,7 +159,7 @@ def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, o
 
 
 def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str | None, person: int | None,
-               background, matting: str, background_data: bytes | None = None):
+               background, matting: str, background_data: bytes | None = None, label_set: str | None = None):
     """Build the worker job of ``POST /v1/cutout``: parse, select parts/person, matte, composite.
 
     Args:
@@ -168,6 +168,8 @@ def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str
         background: result of :func:`parse_background_spec` (ignored when ``background_data`` is given).
         matting: ``off`` | ``fast`` | ``quality`` (see :func:`humanparse.compose.alpha_matte`).
         background_data: an uploaded background image (already checked), resized to cover.
+        label_set: label set to map the parsing to before selecting (:meth:`Parsing.to_label_set`; the
+            caller checked that the backend's output maps to it); ``None`` = the backend's own.
     The job returns a :class:`JobResult` with an RGBA PNG (transparent background) or an RGB PNG.
     Once its buffers are dropped, the job hands the memory ``malloc`` keeps free back to the OS
     (:func:`humanparse.malloc.release_free_memory`): the matting solve's temporaries would otherwise
@@ -186,6 +188,8 @@ def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str
         from .. import compose
 
         image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
+        if label_set:
+            parsing = parsing.to_label_set(label_set)
         t0 = time.perf_counter()
         try:
             # The outline against the background is matted; boundaries between kept and removed

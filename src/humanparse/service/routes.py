@@ -85,6 +85,21 @@ def _output_label_set(backend, name: str | None) -> str | None:
     return name or None
 
 
+def _mappable_label_sets(backend) -> list[str]:
+    """Label sets ``backend``'s output maps to (:func:`humanparse.labels.mapping_lut`), its own first."""
+    own = get_label_set(backend.label_set).name
+    out = [own]
+    for name in label_set_names():
+        if name == own:
+            continue
+        try:
+            mapping_lut(own, name)
+        except (KeyError, ValueError):
+            continue
+        out.append(name)
+    return out
+
+
 @router.post("/v1/parse", summary="Parse every person in an image into body parts and clothing",
              response_model=ParseResponse, responses={**_ERRORS, 200: _PNG}, tags=["parsing"])
 async def parse_image(
@@ -134,16 +149,20 @@ async def cutout(
     background: Annotated[str | None, Form(description="transparent (default, RGBA PNG), blur, #rrggbb or r,g,b.")] = None,
     matting: Annotated[Matting, Form(description="Edge refinement: off (binary), fast, quality.")] = "fast",
     max_persons: Annotated[int | None, Form(ge=1, le=1000)] = None,
+    label_set: Annotated[str | None, Form(description="Label set the parts are chosen in, when not the backend's "
+                                                       "own (as in /v1/parse: person ids then match that "
+                                                       "parsing's).")] = None,
 ):
     """Returns a PNG: RGBA with transparent background, or RGB over the chosen colour / blur / image.
     Refused before inference (422): `background` together with `background_image`, a `person` id above
-    `max_persons` (the request's, else the server's)."""
+    `max_persons` (the request's, else the server's), a `label_set` the backend's output cannot be mapped to."""
     has_bg_image = background_image is not None and bool(background_image.filename)
     if has_bg_image and background is not None:
         raise InvalidInputError(f"background={background} and background_image are two backgrounds; send one "
                                 "(leave background out to put the person on the uploaded image)",
                                 code="invalid_parameter")
     bg = parse_background_spec(background)
+    out_set = _output_label_set(_pool(request).backends[0], label_set)
     if person is not None:
         limit = max_persons if max_persons is not None else _pool(request).backends[0].max_persons
         if person > limit:
@@ -154,7 +173,7 @@ async def cutout(
     if has_bg_image:
         bg_data = await _read_upload(request, background_image, "background_image")
     config = request.app.state.config
-    job = cutout_job(data, config.max_pixels, max_persons, parts, person, bg, matting, bg_data)
+    job = cutout_job(data, config.max_pixels, max_persons, parts, person, bg, matting, bg_data, out_set)
     result, total = await _run(request, job)
     return Response(result.body, media_type="image/png", headers=_headers(result, total, "cutout.png"))
 
@@ -185,7 +204,8 @@ async def models(request: Request):
         status, _ = cache_status(entry)
         catalogue.append({"name": entry.name, "backend": entry.backend, "label_set": entry.label_set,
                           "licence": entry.licence, "source": entry.source, "status": status})
-    return {"active": active.info(), "backends": backends, "models": catalogue}
+    return {"active": active.info(), "output_label_sets": _mappable_label_sets(active), "backends": backends,
+            "models": catalogue}
 
 
 def _module_exists(backend: str) -> bool:

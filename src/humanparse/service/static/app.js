@@ -28,6 +28,7 @@ const state = {
   original: null,      // ImageData of the photo at (w, h)
   cutoutBlob: null,
   labelSets: {},       // name -> /v1/labels entry
+  ownLabelSet: "",     // the backend's own label set (/v1/models output_label_sets[0])
   busy: false,
   busyWhat: "",        // "parsing" or "cut-out"
 };
@@ -139,6 +140,16 @@ async function init() {
     if (models.ok) {
       const m = await models.json();
       $("#backend").textContent = `backend: ${m.active.name}`;
+      const sets = m.output_label_sets || [];
+      state.ownLabelSet = sets[0] || "";
+      const select = $("#label-set");
+      for (const name of sets) {
+        const o = document.createElement("option");
+        o.value = name;
+        o.textContent = name === state.ownLabelSet ? `${name} (backend's own)` : name;
+        select.appendChild(o);
+      }
+      $("#label-set-row").hidden = sets.length < 2;
     }
   } catch (_) {
     $("#backend").textContent = "offline";
@@ -175,7 +186,9 @@ async function handleFile(file) {
   try {
     const form = new FormData();
     form.append("image", file, file.name || "pasted.png");
-    const resp = await fetch("/v1/parse?format=json", { method: "POST", body: form });
+    const ls = $("#label-set").value;
+    const query = ls && ls !== state.ownLabelSet ? `&label_set=${encodeURIComponent(ls)}` : "";
+    const resp = await fetch(`/v1/parse?format=json${query}`, { method: "POST", body: form });
     if (!resp.ok) {
       const [text, detail] = await errorMessage(resp, file);
       showError(text + previousResultNote(file), detail);
@@ -458,6 +471,7 @@ async function previewCutout() {
   form.append("image", state.file, state.file.name || "image.png");
   if (visible.length < presentClasses(state.selected).length) form.append("parts", visible.join(","));
   if (state.selected) form.append("person", String(state.selected));
+  if (state.json.label_set !== state.ownLabelSet) form.append("label_set", state.json.label_set);
   form.append("matting", $("#matting").value);
   const mode = backgroundMode();
   if (mode === "color") form.append("background", $("#bg-color").value);
@@ -581,6 +595,7 @@ function wire() {
   });
   for (const r of document.querySelectorAll("input[name=bg]")) r.addEventListener("change", syncBackgroundRows);
   $("#cutout-btn").addEventListener("click", previewCutout);
+  $("#label-set").addEventListener("change", () => { if (state.file) takeFile(state.file); });
   $("#zoom").addEventListener("click", toggleZoom);
   for (const b of document.querySelectorAll("[data-download]")) {
     b.addEventListener("click", () => download(b.dataset.download));
