@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from ..backends.lite.crops import INPUT_HW
+from ..eval.confusion import ConfusionAccumulator
+from ..eval.metrics import class_iou, mean_iou, person_iou, pixel_accuracy
 from ..nn.parsenet import ParseNet
 from .data import Augment, CropDataset, batches, build_targets, ccp_ids, steps_per_epoch
 from .losses import lovasz_softmax
@@ -217,26 +219,23 @@ def torch_predictor(model: ParseNet):
 
 def validate(predict, data: CropDataset, batch: int = 8) -> dict:
     """CIHP-20 + bag mIoU (classes present in the targets), pixel accuracy and person IoU, in percent, on
-    ``data`` (plain inference framing, at crop resolution, logits upsampled bilinearly; 255 ignored).
+    ``data`` (plain inference framing, at crop resolution, logits upsampled bilinearly; 255 ignored), with
+    the confusion matrix and metrics of ``humanparse eval`` (:mod:`humanparse.eval.metrics`).
 
     Args:
         predict: ``crops (N, H, W, 3) uint8 -> logits (N, 21, h, w)`` (:func:`torch_predictor`, or an
             ONNX session wrapper).
     """
-    conf = np.zeros((CLASSES, CLASSES), np.int64)
+    acc = ConfusionAccumulator(CLASSES)
     for s in range(0, len(data), batch):
         pairs = [data.sample(i) for i in range(s, min(len(data), s + batch))]
         logits = torch.from_numpy(np.asarray(predict(np.stack([p[0] for p in pairs]))))
         pred = F.interpolate(logits, size=INPUT_HW, mode="bilinear", align_corners=False).argmax(1).numpy()
         for p, (_, t) in zip(pred, pairs):
-            ok = t != 255
-            conf += np.bincount(t[ok].astype(np.int64) * CLASSES + p[ok], minlength=CLASSES ** 2).reshape(CLASSES, -1)
-    tp = np.diag(conf).astype(float)
-    gt, pr = conf.sum(1), conf.sum(0)
-    present = gt > 0
-    iou = tp / np.maximum(gt + pr - tp, 1)
-    fg_t, fg_p = conf[1:, 1:].sum(), conf[1:, 1:].sum() + conf[0, 1:].sum() + conf[1:, 0].sum()
-    return {"images": len(data), "miou": round(100 * float(iou[present].mean()), 2),
-            "pixel_accuracy": round(100 * float(tp.sum() / max(conf.sum(), 1)), 2),
-            "person_iou": round(100 * float(fg_t / max(fg_p, 1)), 2),
-            "per_class_iou": {int(k): round(100 * float(iou[k]), 2) for k in np.nonzero(present)[0]}}
+            acc.update(t, p)
+    m = acc.matrix
+    iou = class_iou(m)
+    return {"images": len(data), "miou": round(100 * float(mean_iou(m)), 2),
+            "pixel_accuracy": round(100 * float(pixel_accuracy(m)), 2),
+            "person_iou": round(100 * float(person_iou(m)), 2),
+            "per_class_iou": {int(k): round(100 * float(iou[k]), 2) for k in np.nonzero(~np.isnan(iou))[0]}}
