@@ -232,6 +232,16 @@ class GatedParser:
         return self.backend.predict(rgb)
 
 
+def _eventually(check, timeout_s: float = 10.0) -> bool:
+    """Whether ``check()`` becomes true within ``timeout_s`` (polled every 10 ms)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_parts_mode_reuses_the_last_parsing(frame):
     parser = GatedParser()
     with ThreadPoolExecutor(1) as pool:
@@ -243,14 +253,15 @@ def test_parts_mode_reuses_the_last_parsing(frame):
         for _ in range(10):          # the parser is stuck on frame 2: frames go on with the last parsing
             out = p.process(frame)
             assert np.array_equal(out.alpha > 0.5, expected)
-        assert parser.calls == 2                          # one frame in work, none queued
+        # the parser runs in the pool's thread: its call count is read once it has had time to start
+        assert _eventually(lambda: parser.calls == 2)     # one frame in work, none queued
         assert out.parts_age_s is not None and p.parts.parsed == 1
         parser.gate.set()
         deadline = time.monotonic() + 30
         while p.parts.parsed < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         p.process(frame)
-        assert parser.calls == 3                          # idle again: the next frame was handed over
+        assert _eventually(lambda: parser.calls == 3)     # idle again: the next frame was handed over
         p.close()
 
 
