@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, drop_progress,
-                     err_console, progress_bar)
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, check_label_set,
+                     drop_progress, err_console, progress_bar)
 
 
 def batch_command(
@@ -44,17 +44,12 @@ def batch_command(
     if address and engine != "ray":
         raise typer.BadParameter("--address needs --engine ray", param_hint="--address")
     if label_set:
-        from ..labels import mapping_lut
-
         try:
             own = backend_class(backend).label_set
         except HumanParseError as e:
             err_console.print(f"[bold red]error[/] {e}")
             raise typer.Exit(2)
-        try:
-            mapping_lut(own, label_set)                  # unknown name or no mapping: a usage error, before any work
-        except (KeyError, ValueError) as e:
-            raise typer.BadParameter(f"{backend} outputs {own}: {e.args[0]}", param_hint="--label-set") from None
+        check_label_set(backend, own, label_set)        # before any work
     try:
         plan = plan_batch(in_dir, out, format, overwrite=overwrite, label_set=label_set)
     except HumanParseError as e:

@@ -76,6 +76,24 @@ def flip_option(backend: str, flip: bool) -> dict:
     return {"flip": True}
 
 
+def check_label_set(backend: str, own: str, label_set: str | None) -> str:
+    """The label set a command writes: ``label_set`` when given, else the backend's ``own``.
+
+    Raises:
+        typer.BadParameter: ``label_set`` is unknown, or ``own`` has no mapping to it (a usage error,
+            raised before any work; the message says what the backend outputs).
+    """
+    if not label_set:
+        return own
+    from ..labels import mapping_lut
+
+    try:
+        mapping_lut(own, label_set)
+    except (KeyError, ValueError) as e:
+        raise typer.BadParameter(f"{backend} outputs {own}: {e.args[0]}", param_hint="--label-set") from None
+    return label_set
+
+
 def backend_options(max_persons: int, weights: Path | None, model: str | None = None, **extra) -> dict:
     """Keyword options for :func:`humanparse.get_backend` from CLI flags (None values left out)."""
     opts = {"max_persons": max_persons, **{k: v for k, v in extra.items() if v is not None}}

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from .common import (BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options,
-                     err_console, flip_option, input_files, open_backend, run_per_file)
+                     check_label_set, err_console, flip_option, input_files, open_backend, run_per_file)
 
 
 def parse_command(
@@ -30,7 +30,6 @@ def parse_command(
     """Parse every person in each image into body parts and clothing; write the chosen formats."""
     from ..io.atomic import commit, staging_dir
     from ..io.image import load_image
-    from ..labels import mapping_lut
     from ..parsing import FORMATS
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
@@ -42,12 +41,7 @@ def parse_command(
     model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime,
                                                           **flip_option(backend, flip)))
 
-    if label_set:
-        try:
-            mapping_lut(model_.label_set, label_set)     # unknown name or no mapping: a usage error, before any work
-        except (KeyError, ValueError) as e:
-            raise typer.BadParameter(f"{model_.name} outputs {model_.label_set}: {e.args[0]}",
-                                     param_hint="--label-set") from None
+    check_label_set(model_.name, model_.label_set, label_set)     # before any work
     persons = 0
 
     def work(f: Path, stem: str, targets: list[Path]) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, drop_progress,
-                     err_console, fail_line, key_error_message, open_backend)
+from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, check_label_set,
+                     drop_progress, err_console, fail_line, key_error_message, open_backend)
 
 
 def video_command(
@@ -60,16 +60,7 @@ def video_command(
         fail_line(src, e)
         raise typer.Exit(1)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model))
-    out_set = model_.label_set
-    if label_set:
-        from ..labels import mapping_lut
-
-        try:
-            mapping_lut(model_.label_set, label_set)     # unknown name or no mapping: a usage error, before any frame
-        except (KeyError, ValueError) as e:
-            raise typer.BadParameter(f"{model_.name} outputs {model_.label_set}: {e.args[0]}",
-                                     param_hint="--label-set") from None
-        out_set = label_set
+    out_set = check_label_set(model_.name, model_.label_set, label_set)     # before any frame
     if parts is not None:                   # a misspelt part is refused before the first frame, by name
         from ..labels import resolve_parts
 
