@@ -118,11 +118,14 @@ class JobResult:
         self.timings = timings
 
 
-def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, max_persons: int | None):
+def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, max_persons: int | None,
+                      label_set: str | None = None):
     t0 = time.perf_counter()
     image = load_image(data, max_pixels=max_pixels)
     t1 = time.perf_counter()
     parsing = limit_persons(backend.predict(image), max_persons)
+    if label_set:
+        parsing = parsing.to_label_set(label_set)
     t2 = time.perf_counter()
     return image, parsing, {"decode": t1 - t0, "inference": t2 - t1}
 
@@ -136,9 +139,7 @@ def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, o
     The job returns a :class:`JobResult`; for ``json`` the body is the :meth:`Parsing.to_json` dict.
     """
     def job(backend: Backend) -> JobResult:
-        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
-        if label_set:
-            parsing = parsing.to_label_set(label_set)
+        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons, label_set)
         t0 = time.perf_counter()
         if fmt == "json":
             parsing.timings.update(timings)
@@ -187,9 +188,7 @@ def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str
     def cut_out(backend: Backend) -> JobResult:
         from .. import compose
 
-        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons)
-        if label_set:
-            parsing = parsing.to_label_set(label_set)
+        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons, label_set)
         t0 = time.perf_counter()
         try:
             # The outline against the background is matted; boundaries between kept and removed
