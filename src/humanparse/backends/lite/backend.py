@@ -267,7 +267,7 @@ class LiteBackend(Backend):
             win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
             best[y1:y2, x1:x2][win] = score[win]
             owner[y1:y2, x1:x2][win] = k
-            keep = fg[win] if MASK_BLEND == 0 else (1 - MASK_BLEND) * fg[win] + MASK_BLEND * mask[y1:y2, x1:x2][win]
+            keep = (1 - MASK_BLEND) * fg[win] + MASK_BLEND * mask[y1:y2, x1:x2][win]
             labels[y1:y2, x1:x2][win] = np.where(keep > 0.5, part[win], 0)
         owner[labels == 0] = 0
         return labels, owner
