@@ -3,6 +3,7 @@ background; write try-on masks or per-part layers."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -114,7 +115,8 @@ def cutout_command(
             else:
                 fg = foreground_colors(image, alpha) if matting == "quality" else None
                 pictures.append(Image.fromarray(composite(image, alpha, bg, foreground=fg)))
-        with staging_dir(targets[-1].parent) as stage:          # the layer folder is built aside, then swapped in
+        # the layer folder is built aside, then swapped in (no staging folder without --layers)
+        with staging_dir(targets[-1].parent) if layers else nullcontext() as stage:
             if layers:
                 export_layers(image, parsing, stage / "layers", alpha=alpha, person=persons, source=str(f))
             with atomic_paths(*targets[:len(pictures)]) as tmps:    # each file appears complete or not at all
