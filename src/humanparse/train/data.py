@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..backends.lite.crops import INPUT_HW, crop_matrix, warp_image, warp_labels
+from ..backends.lite.crops import INPUT_HW, crop_matrix, warp_image, warp_labels, warp_mask
 from .targets import FLIP_LUT, ccp_to_cihp
 
 
@@ -85,6 +85,9 @@ class Augment:
     gray: float = 0.05
     crowd: float = 0.5              # paste 1-2 other train people beside the person, labelled background
     crowd_front: float = 0.35       # ... in front of the person (occluding it) rather than behind
+    mask_bleed: float = 0.5         # mask input: a pasted neighbour's own pose mask, faded, bleeds into it
+    mask_degrade: float = 0.4       # mask input: eroded / dilated / shifted / blurred
+    mask_drop: float = 0.05         # mask input: all zero (the network must also work from the pixels)
 
 
 class CropDataset:
@@ -96,30 +99,36 @@ class CropDataset:
         targets: folder of cached CIHP targets (:func:`build_targets`).
         augment: :class:`Augment`, or None for the plain inference framing (validation).
         seed: base seed.
-    ``sample(i, epoch)`` -> ``(image (H, W, 3) uint8, target (H, W) uint8)`` at :data:`INPUT_HW`.
+        masks: folder of cached pose masks (:func:`.posemasks.build_pose_masks`), for a network with a
+            mask input; None: RGB only.
+    ``sample(i, epoch)`` -> ``(image (H, W, C) uint8, target (H, W) uint8)`` at :data:`INPUT_HW`, C = 3
+    (RGB) or, with ``masks``, 4 (RGB + the person's pose mask 0..255, augmented as :class:`Augment` says).
     """
 
-    def __init__(self, root: Path, ids: list[str], targets: Path, augment: Augment | None, seed: int = 0) -> None:
+    def __init__(self, root: Path, ids: list[str], targets: Path, augment: Augment | None, seed: int = 0,
+                 masks: Path | None = None) -> None:
         self.root, self.ids, self.targets, self.augment, self.seed = root, ids, targets, augment, seed
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.masks = Path(masks) if masks else None
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _load(self, i: str) -> tuple[np.ndarray, np.ndarray]:
+    def _load(self, i: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         if i not in self._cache:
             image = np.asarray(Image.open(self.root / "images" / f"{i}.jpg").convert("RGB"))
             target = np.asarray(Image.open(self.targets / f"{i}.png"))
-            self._cache[i] = (image, target)
+            mask = np.asarray(Image.open(self.masks / f"{i}.png")) if self.masks else None
+            self._cache[i] = (image, target, mask)
         return self._cache[i]
 
     def sample(self, index: int, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        image, target = self._load(self.ids[index])
+        image, target, mask = self._load(self.ids[index])
         box = person_box(target)
         a = self.augment
         if a is None:
             m = crop_matrix(box)
-            return warp_image(image, m), warp_labels(target, m)
+            return _with_mask(warp_image(image, m), None if mask is None else warp_mask(mask, m)), warp_labels(target, m)
         rng = np.random.default_rng([self.seed, epoch, index])
         x1, y1, x2, y2 = box
         image = image.copy()
@@ -128,35 +137,43 @@ class CropDataset:
             y2 = max(cut, y1 + 1)
             if rng.random() < 0.5:  # the photo ends there
                 image, target = image[:y2], target[:y2]
+                mask = None if mask is None else mask[:y2]
         m = crop_matrix((x1, y1, x2, y2), margin=rng.uniform(*a.margin),
                         shift=tuple(rng.uniform(-a.shift, a.shift, 2)), angle=rng.uniform(-a.angle, a.angle))
         crop, lab = warp_image(image, m), warp_labels(target, m)
+        inp = None if mask is None else warp_mask(mask, m)
         if rng.random() < a.crowd:
             for side in ([rng.choice([-1, 1])] if rng.random() < 0.7 else [-1, 1]):
-                crop, lab = self._crowd(crop, lab, index, int(side), rng)
+                crop, lab, inp = self._crowd(crop, lab, inp, index, int(side), rng)
         if rng.random() < a.flip:
             crop, lab = crop[:, ::-1], FLIP_LUT[lab[:, ::-1]]
+            inp = None if inp is None else inp[:, ::-1]
         if rng.random() < a.low_res:
             f = rng.uniform(2.0, 4.0)
             small = cv2.resize(crop, (int(INPUT_HW[1] / f), int(INPUT_HW[0] / f)), interpolation=cv2.INTER_AREA)
             crop = cv2.resize(small, (INPUT_HW[1], INPUT_HW[0]), interpolation=cv2.INTER_LINEAR)
         crop = _colour(crop, rng, a)
-        return np.ascontiguousarray(crop), np.ascontiguousarray(lab)
+        if inp is not None:
+            inp = _degrade_mask(np.ascontiguousarray(inp), rng, a)
+        return _with_mask(np.ascontiguousarray(crop), inp), np.ascontiguousarray(lab)
 
-
-    def _crowd(self, crop: np.ndarray, lab: np.ndarray, index: int, side: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _crowd(self, crop: np.ndarray, lab: np.ndarray, inp: np.ndarray | None, index: int, side: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Paste another train person (its plain crop, scaled 0.7-1.15x) on one ``side`` (-1 left, +1
         right) of the crop, 35-85 % of the crop width off centre, behind the person or, with probability
         ``crowd_front``, in front of it; the pasted pixels are background in the target: the network
-        learns to segment the person the crop is framed on, not its neighbours (group photos)."""
+        learns to segment the person the crop is framed on, not its neighbours (group photos). With a
+        mask input ``inp``, the neighbour's own pose mask, faded 0.2-1x, bleeds into it with probability
+        ``mask_bleed`` (a pose pass's mask often covers touching people)."""
         j = int(rng.integers(len(self.ids) - 1))
         j += j >= index
-        image, target = self._load(self.ids[j])
+        image, target, mask = self._load(self.ids[j])
         m = crop_matrix(person_box(target), margin=rng.uniform(*self.augment.margin))
         dc, dl = warp_image(image, m), warp_labels(target, m)
+        dm = None if inp is None else warp_mask(mask, m)
         if rng.random() < 0.5:
             dc, dl = dc[:, ::-1], dl[:, ::-1]
+            dm = None if dm is None else dm[:, ::-1]
         h, w = INPUT_HW
         s = rng.uniform(0.7, 1.15)
         dx = side * rng.uniform(0.35, 0.85) * w
@@ -172,7 +189,35 @@ class CropDataset:
         crop, lab = crop.copy(), lab.copy()
         crop[put] = dc[put]
         lab[put] = 0
-        return crop, lab
+        if inp is not None and rng.random() < self.augment.mask_bleed:
+            dm = cv2.warpAffine(np.ascontiguousarray(dm), move, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+            inp = np.maximum(inp, (dm * rng.uniform(0.2, 1.0)).astype(np.uint8))
+        return crop, lab, inp
+
+
+def _with_mask(crop: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """``(H, W, 3)`` crop, or with a mask ``(H, W, 4)`` (mask as the fourth channel)."""
+    return crop if mask is None else np.ascontiguousarray(np.dstack([crop, mask]))
+
+
+def _degrade_mask(mask: np.ndarray, rng: np.random.Generator, a: Augment) -> np.ndarray:
+    """Training-time errors on the mask input (uint8 0..255): with probability ``mask_drop`` all zero;
+    else with probability ``mask_degrade`` one of erosion or dilation (3-21 px), a shift (up to 6 % of
+    the crop) or a Gaussian blur (sigma 2-8 px). The pose pass's masks vary like this between photos."""
+    if rng.random() < a.mask_drop:
+        return np.zeros_like(mask)
+    if rng.random() >= a.mask_degrade:
+        return mask
+    kind = int(rng.integers(4))
+    if kind < 2:
+        k = 2 * int(rng.integers(1, 11)) + 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        return (cv2.erode if kind == 0 else cv2.dilate)(mask, kernel)
+    if kind == 2:
+        h, w = mask.shape
+        dx, dy = rng.uniform(-0.06, 0.06, 2) * (w, h)
+        return cv2.warpAffine(mask, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    return cv2.GaussianBlur(mask, (0, 0), float(rng.uniform(2.0, 8.0)))
 
 
 def person_box(target: np.ndarray) -> tuple[int, int, int, int]:

@@ -1,7 +1,8 @@
 """Export a trained :class:`~humanparse.nn.parsenet.ParseNet` to the ONNX file the ``lite`` backend ships.
 
 The graph is traced in eval mode (BatchNorm folded into the convolutions), input ``image``
-``(N, 3, 384, 256)`` float32 RGB 0..255 with a dynamic batch, output ``logits`` ``(N, 21, 96, 64)`` (``cihp-bag``).
+``(N, 3, 384, 256)`` float32 RGB 0..255 (``(N, 4, 384, 256)``, RGB + person mask 0..255, for a network
+with a mask input) with a dynamic batch, output ``logits`` ``(N, 21, 96, 64)`` (``cihp-bag``).
 With ``fp16_weights`` every float32 initializer is stored as float16 followed by a ``Cast`` to
 float32: the file is half the size, ONNX Runtime folds the casts when it loads the graph, so inference
 still computes in float32 and only the weights are rounded (the accuracy cost is measured in
@@ -36,12 +37,11 @@ def export_onnx(state_dict_path: Path | str, out: Path | str, fp16_weights: bool
     import onnx
 
     state = torch.load(state_dict_path, map_location="cpu", weights_only=True)
-    model = ParseNet(int(state["classifier.weight"].shape[0]) if "classifier.weight" in state else 21)
-    model.load_state_dict(state, strict=True)
+    model = ParseNet.from_state_dict(state)
     model.eval()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    x = torch.zeros(1, 3, *INPUT_HW)
+    x = torch.zeros(1, 4 if model.mask_input else 3, *INPUT_HW)
     tmp = out.with_name(out.name + ".fp32.onnx")
     torch.onnx.export(model, (x,), str(tmp), input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset,
@@ -80,7 +80,7 @@ def _fp16_initializers(model):
 
 
 def onnx_predictor(path: Path | str, threads: int = 2):
-    """``crops (N, H, W, 3) uint8 -> logits (N, 21, H/4, W/4)`` with ONNX Runtime (for :func:`.loop.validate`)."""
+    """``crops (N, H, W, C) uint8 -> logits (N, 21, H/4, W/4)`` (C = the network's input channels, 3 or 4) with ONNX Runtime (for :func:`.loop.validate`)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()

@@ -46,12 +46,17 @@ class TrainConfig:
         seed: the one seed of initialisation, data order and augmentation;
         checkpoint_every: steps between checkpoints; threads: torch intra-op threads;
         limit: use only the first ``limit`` train photos (tests; 0 = all);
-        val_limit: validate on the first ``val_limit`` validation photos (0 = all).
+        val_limit: validate on the first ``val_limit`` validation photos (0 = all);
+        mask_input: the network takes the person's pose mask as a fourth channel
+            (:class:`~humanparse.nn.parsenet.ParseNet`); the masks are MediaPipe's on each photo
+            (:mod:`.posemasks`), cached in ``masks`` (default ``out/pose-masks``).
     """
 
     data: str
     out: str
     targets: str = ""
+    masks: str = ""
+    mask_input: bool = True
     steps: int = 3000
     batch: int = 8
     lr: float = 1e-3
@@ -68,13 +73,13 @@ class TrainConfig:
     def recipe(self) -> dict:
         """The settings that define the weights (a checkpoint resumes only under the same recipe)."""
         d = dict(asdict(self), loss=LOSS, input=list(INPUT_HW))
-        for k in ("out", "targets", "data", "checkpoint_every", "threads", "val_limit"):
+        for k in ("out", "targets", "masks", "data", "checkpoint_every", "threads", "val_limit"):
             d.pop(k)
         return d
 
 
 def to_tensor(crops: list[np.ndarray]) -> torch.Tensor:
-    """``[(H, W, 3) uint8]`` -> ``(N, 3, H, W)`` float32 0..255, channels-last memory."""
+    """``[(H, W, C) uint8]`` -> ``(N, C, H, W)`` float32 0..255, channels-last memory."""
     x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float()
     return x.contiguous(memory_format=torch.channels_last)
 
@@ -142,9 +147,19 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
         bar = tqdm(total=len(todo), desc="teacher targets", unit="photo", disable=quiet)
         build_targets(root, train_ids + val_ids, targets, factory, progress=lambda: bar.update())
         bar.close()
+    masks = None
+    if cfg.mask_input:
+        from .posemasks import build_pose_masks
+
+        masks = Path(cfg.masks) if cfg.masks else out / "pose-masks"
+        todo = [i for i in train_ids + val_ids if not (masks / f"{i}.png").is_file()]
+        if todo:
+            bar = tqdm(total=len(todo), desc="pose masks", unit="photo", disable=quiet)
+            build_pose_masks(root, train_ids + val_ids, targets, masks, progress=lambda: bar.update())
+            bar.close()
 
     torch.manual_seed(cfg.seed)
-    model = ParseNet(CLASSES).init_encoder().to(memory_format=torch.channels_last)
+    model = ParseNet(CLASSES, mask_input=cfg.mask_input).init_encoder().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     log = {"recipe": cfg.recipe(), "losses": [], "seconds": 0.0, "step": 0}
     ckpt = out / CHECKPOINT
@@ -157,7 +172,7 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
         log = state["log"]
         if not quiet:
             print(f"resuming from step {log['step']} of {cfg.steps} ({ckpt})", flush=True)
-    data = CropDataset(root, train_ids, targets, Augment(**cfg.augment), seed=cfg.seed)
+    data = CropDataset(root, train_ids, targets, Augment(**cfg.augment), seed=cfg.seed, masks=masks)
     per_epoch = steps_per_epoch(len(data), cfg.batch)
     step = log["step"]
     bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", disable=quiet, smoothing=0.05)
@@ -193,9 +208,9 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
     bar.close()
     log["step"], log["seconds"] = step, round(time.time() - t0, 1)
     model.eval()
-    val = CropDataset(root, val_ids, targets, None)
+    val = CropDataset(root, val_ids, targets, None, masks=masks)
     log["val"] = validate(torch_predictor(model), val)
-    log["data"], log["targets"] = str(root), str(targets)
+    log["data"], log["targets"], log["masks"] = str(root), str(targets), str(masks) if masks else ""
     save_atomic(model.state_dict(), out / "model.pt")
     (out / "train_log.json").write_text(json.dumps(log, indent=1))
     if not quiet:
@@ -207,7 +222,8 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
 
 
 def torch_predictor(model: ParseNet):
-    """``crops (N, H, W, 3) uint8 -> logits (N, 21, H/4, W/4) float32`` with a PyTorch model in eval mode."""
+    """``crops (N, H, W, C) uint8 -> logits (N, 21, H/4, W/4) float32`` with a PyTorch model in eval mode
+    (C = 3, or 4 with the mask channel)."""
     model.eval()
 
     @torch.no_grad()
@@ -223,7 +239,7 @@ def validate(predict, data: CropDataset, batch: int = 8) -> dict:
     the confusion matrix and metrics of ``humanparse eval`` (:mod:`humanparse.eval.metrics`).
 
     Args:
-        predict: ``crops (N, H, W, 3) uint8 -> logits (N, 21, h, w)`` (:func:`torch_predictor`, or an
+        predict: ``crops (N, H, W, C) uint8 -> logits (N, 21, h, w)`` (:func:`torch_predictor`, or an
             ONNX session wrapper).
     """
     acc = ConfusionAccumulator(CLASSES)

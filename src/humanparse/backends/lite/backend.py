@@ -7,7 +7,8 @@ Pipeline (on a working copy whose long side is at most ``work_size``):
    :data:`BOX_MARGIN`, fitted to 3:2 and warped to the 384x256 network input (:mod:`.crops`).
 3. The ONNX network (EfficientNet-Lite0 + FPN, :mod:`humanparse.nn.parsenet`, trained by
    :mod:`humanparse.train`) predicts ``cihp-bag`` logits (CIHP-20 + bag, 21 classes) at stride 4 for
-   all crops in one batch. (A 20-channel network, as shipped until run 4, gives plain CIHP-20.)
+   all crops in one batch. (A 20-channel network, as shipped until run 4, gives plain CIHP-20.) A
+   network with a fourth input channel also gets the person's pose mask, warped like the crop.
 4. Logits are warped back onto the image. Overlaps are resolved as M2FP resolves instances, with
    the person masks: a pixel goes to the person maximising ``P(person) x max(mask, MASK_FLOOR)``
    (``P(person)`` = 1 - the network's background probability) times a skeleton-distance term
@@ -31,7 +32,7 @@ from ..base import Backend, check_image, parsing_left_to_right
 from ..mediapipe.detect import Detector, PosePerson
 from ..mediapipe.persons import detect_persons, resize_for_work
 from ...train.targets import FLIP_LUT
-from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image
+from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image, warp_mask
 from .weights import card, verified_weights
 
 MASK_FLOOR = 0.05
@@ -142,7 +143,8 @@ class LiteBackend(Backend):
             test-time augmentation, twice the network's cost (~40 ms more per person).
     Raises:
         WeightsNotFoundError / ChecksumMismatchError: the ONNX file is missing or its digest differs.
-        ValueError: the network's output channels match no label set (20 or 21).
+        ValueError: the network's output channels match no label set (20 or 21), or it takes other
+            than 3 (RGB) or 4 (RGB + person mask) input channels.
     Thread safety: one instance may be shared by threads (detection and inference are serialised).
     """
 
@@ -167,6 +169,10 @@ class LiteBackend(Backend):
         so.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
+        self.input_channels = int(self._session.get_inputs()[0].shape[1])
+        if self.input_channels not in (3, 4):
+            raise ValueError(f"{path}: the network takes {self.input_channels} input channels; expected 3 "
+                             "(RGB) or 4 (RGB + person mask)")
         channels = self._session.get_outputs()[0].shape[1]
         if channels not in OUTPUT_LABEL_SETS:
             raise ValueError(f"{path}: the network has {channels} output channels; expected one of "
@@ -189,7 +195,9 @@ class LiteBackend(Backend):
         """Network logits of person crops.
 
         Args:
-            crops: ``(N, 384, 256, 3)`` uint8 RGB crops (:func:`.crops.warp_image`).
+            crops: ``(N, 384, 256, C)`` uint8 crops, C = :attr:`input_channels`: RGB
+                (:func:`.crops.warp_image`), then for a mask-input network the person mask 0..255
+                (:func:`.crops.warp_mask`).
         Returns:
             ``(N, C, 96, 64)`` float32 logits at stride 4 (C = 21 for ``cihp-bag``, 20 for ``cihp``) (with ``flip``, the mean of the crop's
             and its mirror's, the mirror's left/right classes swapped back).
@@ -222,7 +230,10 @@ class LiteBackend(Backend):
         if not framed:
             return Parsing.empty(h, w, self.label_set)
         mats = [crop_matrix(b, margin=BOX_MARGIN) for _, b in framed]
-        logits = self.logits(np.stack([warp_image(work, m) for m in mats]))
+        crops = [warp_image(work, m) for m in mats]
+        if self.input_channels == 4:
+            crops = [np.dstack([c, warp_mask(p.mask, m)]) for c, (p, _), m in zip(crops, framed, mats)]
+        logits = self.logits(np.stack(crops))
         labels, inst = self.compose(work.shape[:2], logits, mats, [p.mask for p, _ in framed],
                                     [p.landmarks for p, _ in framed])
         if s != 1.0:

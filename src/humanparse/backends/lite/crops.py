@@ -62,6 +62,15 @@ def warp_labels(labels: np.ndarray, matrix: np.ndarray, out_hw: tuple[int, int] 
                           borderMode=cv2.BORDER_CONSTANT, borderValue=int(fill))
 
 
+def warp_mask(mask: np.ndarray, matrix: np.ndarray, out_hw: tuple[int, int] = INPUT_HW) -> np.ndarray:
+    """Crop a soft person mask (``(H, W)`` float 0..1, or uint8 0..255) with bilinear sampling into
+    ``out_hw`` uint8 0..255, the network's mask channel; outside pixels are 0."""
+    if mask.dtype != np.uint8:
+        mask = np.clip(np.rint(mask * 255.0), 0, 255).astype(np.uint8)
+    return cv2.warpAffine(mask, matrix, (out_hw[1], out_hw[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
 def paste_box(matrix: np.ndarray, out_hw: tuple[int, int], image_hw: tuple[int, int]) -> tuple[int, int, int, int]:
     """Image-pixel box ``(x1, y1, x2, y2)`` covered by a crop, clipped to the image (may be empty)."""
     inv = cv2.invertAffineTransform(matrix)
