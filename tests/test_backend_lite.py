@@ -73,7 +73,7 @@ def test_the_label_set_follows_the_networks_output_channels(tmp_path, lite, two_
     for channels, want in ((20, "cihp"), (7, None)):
         torch.manual_seed(0)
         (tmp_path / f"{channels}.pt").unlink(missing_ok=True)
-        torch.save(ParseNet(channels).state_dict(), tmp_path / f"{channels}.pt")
+        torch.save(ParseNet(channels, mask_input=lite.input_channels == 4).state_dict(), tmp_path / f"{channels}.pt")
         path = export_onnx(tmp_path / f"{channels}.pt", tmp_path / f"net{channels}.onnx")
         if want is None:
             with pytest.raises(ValueError, match="7 output channels"):
@@ -85,6 +85,41 @@ def test_the_label_set_follows_the_networks_output_channels(tmp_path, lite, two_
         finally:
             b.close()
         assert b.label_set == want and r.label_set.name == want and int(r.labels.max()) < 20
+
+
+def test_a_mask_input_network_is_fed_each_persons_pose_mask(tmp_path, two_person_photo):
+    """A 4-input network (RGB + person mask) gets, per person crop, that person's pose mask warped like
+    the crop (covering part of the crop, not all of it); other input widths are refused at load."""
+    torch = pytest.importorskip("torch", reason="needs PyTorch (pip install 'humanparse[train]')")
+    pytest.importorskip("onnx", reason="needs onnx (pip install 'humanparse[train]')")
+    from humanparse.nn.parsenet import ParseNet
+    from humanparse.train.export import export_onnx
+
+    torch.manual_seed(0)
+    net = ParseNet(21, mask_input=True)
+    torch.nn.init.normal_(net.mask_stem.weight, std=0.1)
+    torch.save(net.state_dict(), tmp_path / "m.pt")
+    b = humanparse.get_backend("lite", weights=export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx"))
+    seen = []
+    run = b.logits
+    b.logits = lambda crops: (seen.append(crops.copy()), run(crops))[1]
+    try:
+        r = b.predict(two_person_photo)
+    finally:
+        b.close()
+    assert b.input_channels == 4 and r.label_set.name == "cihp-bag"
+    (crops,) = seen
+    assert crops.shape[0] == 2 and crops.shape[-1] == 4
+    for m in crops[..., 3]:
+        on = (m > 127).mean()
+        assert 0.05 < on < 0.9, on
+        assert m[:, m.shape[1] // 2].mean() > m[:, :8].mean()  # the person is framed in the middle
+    # any other input width is refused
+    conv = torch.nn.Conv2d(5, 21, 4, 4)
+    torch.onnx.export(conv, (torch.zeros(1, 5, 384, 256),), str(tmp_path / "five.onnx"), input_names=["image"],
+                      output_names=["logits"], dynamo=False)
+    with pytest.raises(ValueError, match="5 input channels"):
+        humanparse.get_backend("lite", weights=tmp_path / "five.onnx")
 
 
 def test_models_list_names_the_shipped_network_and_its_licence():
@@ -102,13 +137,21 @@ def test_onnx_agrees_with_pytorch_on_a_real_photo(two_person_photo):
     from humanparse.nn.parsenet import ParseNet
 
     state = torch.load(TORCH_WEIGHTS, map_location="cpu", weights_only=True)
-    model = ParseNet(state["classifier.weight"].shape[0])
-    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    model = ParseNet.from_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
     h, w = two_person_photo.shape[:2]
-    crops = np.stack([warp_image(two_person_photo, crop_matrix(b)) for b in
-                      [(0, 0, w // 2, h), (w // 2, 0, w, h), (0, 0, w, h)]])
-    onnx_logits = humanparse.get_backend("lite", flip=False).logits(crops)
+    boxes = [(0, 0, w // 2, h), (w // 2, 0, w, h), (0, 0, w, h)]
+    crops = np.stack([warp_image(two_person_photo, crop_matrix(b)) for b in boxes])
+    backend = humanparse.get_backend("lite", flip=False)
+    assert backend.input_channels == (4 if model.mask_input else 3)
+    if model.mask_input:  # the real person masks of the photo, as the backend gets them
+        from humanparse.backends.lite.crops import warp_mask
+        from humanparse.backends.mediapipe.persons import detect_persons
+
+        masks = [p.mask for p in detect_persons(backend._detector, two_person_photo, 2)]
+        mask = np.max(masks, 0) if masks else np.zeros((h, w), np.float32)
+        crops = np.concatenate([crops, np.stack([warp_mask(mask, crop_matrix(b)) for b in boxes])[..., None]], -1)
+    onnx_logits = backend.logits(crops)
     with torch.no_grad():
         torch_logits = model(torch.from_numpy(crops).permute(0, 3, 1, 2).float()).numpy()
     agree = (onnx_logits.argmax(1) == torch_logits.argmax(1)).mean()

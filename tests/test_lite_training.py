@@ -259,6 +259,19 @@ def test_interrupted_training_resumes_to_the_same_weights(tiny_ccp, tmp_path):
     assert sorted(p.name for p in (a / "targets-cihp-bag").glob("*.png")) == ["0001.png", "0002.png", "0003.png"]
 
 
+def test_a_mask_input_run_builds_pose_masks_and_a_four_channel_network(tiny_ccp, tmp_path):
+    from humanparse.train.loop import train
+
+    out = tmp_path / "m"
+    cfg = _cfg(tiny_ccp, out, steps=2)
+    cfg.mask_input = True
+    log = train(cfg, teacher_factory=FakeTeacher, quiet=True)
+    assert log["recipe"]["mask_input"] is True and "val" in log
+    assert sorted(p.name for p in (out / "pose-masks").glob("*.png")) == ["0001.png", "0002.png", "0003.png"]
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert tuple(state["mask_stem.weight"].shape) == (32, 1, 3, 3)
+
+
 def test_a_checkpoint_of_another_recipe_is_refused(tiny_ccp, tmp_path):
     from humanparse.train.loop import train
 

@@ -28,6 +28,9 @@ def train_command(
     threads: int = typer.Option(2, "--threads", min=1, help="PyTorch threads."),
     export: Path = typer.Option(None, "--export", help="After training, write the ONNX network here (+ its .json card)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    mask_input: bool = typer.Option(False, "--mask-input",
+                                    help="Also feed the person's MediaPipe pose mask as a 4th input channel "
+                                         "(an experiment, docs/training-log.md run 6; not the shipped recipe)."),
 ) -> None:
     """Train the EfficientNet-Lite0 part network on CCP's train split (BodyPix teacher for body parts).
 
@@ -44,7 +47,7 @@ def train_command(
         err_console.print("[bold red]error[/] no CCP data: pass --data DIR (images/NNNN.jpg + labels/NNNN.png); "
                           "../shared/data/ccp was not found")
         raise typer.Exit(2)
-    cfg = TrainConfig(data=str(root), out=str(out), seed=seed, threads=threads)
+    cfg = TrainConfig(data=str(root), out=str(out), seed=seed, threads=threads, mask_input=mask_input)
     if steps:
         cfg.steps = steps
     try:

@@ -49,14 +49,15 @@ class TrainConfig:
         val_limit: validate on the first ``val_limit`` validation photos (0 = all);
         mask_input: the network takes the person's pose mask as a fourth channel
             (:class:`~humanparse.nn.parsenet.ParseNet`); the masks are MediaPipe's on each photo
-            (:mod:`.posemasks`), cached in ``masks`` (default ``out/pose-masks``).
+            (:mod:`.posemasks`), cached in ``masks`` (default ``out/pose-masks``). Off in the shipped
+            recipe: run 6 (docs/training-log.md) trained with it and was not adopted.
     """
 
     data: str
     out: str
     targets: str = ""
     masks: str = ""
-    mask_input: bool = True
+    mask_input: bool = False
     steps: int = 3000
     batch: int = 8
     lr: float = 1e-3
