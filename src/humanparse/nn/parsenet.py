@@ -65,8 +65,14 @@ class ParseNet(nn.Module):
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "ParseNet":
-        """A network shaped like ``state`` (its classes and whether it takes a mask), weights loaded strictly."""
-        model = cls(int(state["classifier.weight"].shape[0]), mask_input="mask_stem.weight" in state)
+        """A network shaped like ``state`` (its classes, 21 when it has no classifier, and whether it takes a
+        mask), weights loaded strictly.
+
+        Raises:
+            RuntimeError: ``state`` does not match the network (missing, extra or misshapen tensors).
+        """
+        classes = int(state["classifier.weight"].shape[0]) if "classifier.weight" in state else 21
+        model = cls(classes, mask_input="mask_stem.weight" in state)
         model.load_state_dict(state, strict=True)
         return model
 

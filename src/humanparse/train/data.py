@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..backends.lite.crops import INPUT_HW, crop_matrix, warp_image, warp_labels, warp_mask
+from ..io.atomic import atomic_path
 from .targets import FLIP_LUT, ccp_to_cihp
 
 
@@ -63,9 +64,8 @@ def build_targets(root: Path, ids: list[str], cache: Path, teacher_factory, prog
         image = np.asarray(Image.open(root / "images" / f"{i}.jpg").convert("RGB"))
         labels = np.asarray(Image.open(root / "labels" / f"{i}.png"))
         target = ccp_to_cihp(labels, teacher.part_logits(image))
-        tmp = cache / f".{i}.tmp.png"
-        Image.fromarray(target).save(tmp)
-        tmp.replace(cache / f"{i}.png")
+        with atomic_path(cache / f"{i}.png") as tmp:
+            Image.fromarray(target).save(tmp)
         if progress:
             progress()
 

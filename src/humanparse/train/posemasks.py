@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..io.atomic import atomic_path
+
 WORK_SIZE, MIN_SIZE = 1024, 256
 """Working-copy sizes of detection: the ``lite`` backend's defaults."""
 
@@ -67,9 +69,8 @@ def build_pose_masks(root: Path, ids: list[str], targets: Path, cache: Path, det
             masks = [p.mask if s == 1.0 else cv2.resize(p.mask, (w, h), interpolation=cv2.INTER_LINEAR)
                      for p in persons]
             mask = np.clip(np.rint(best_mask(masks, person) * 255), 0, 255).astype(np.uint8)
-            tmp = cache / f".{i}.tmp.png"
-            Image.fromarray(mask).save(tmp)
-            tmp.replace(cache / f"{i}.png")
+            with atomic_path(cache / f"{i}.png") as tmp:
+                Image.fromarray(mask).save(tmp)
             if progress:
                 progress()
     finally:
