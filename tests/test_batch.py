@@ -198,3 +198,55 @@ def test_cli_batch_exit_code_summary_and_resume(photos, tmp_path):
     assert os.stat(out / "jockey_labels.png").st_mtime_ns == stamp
     r = CliRunner().invoke(app, ["batch", str(src), "-o", str(out), "--engine", "spark"])
     assert r.exit_code == 2 and "spark" in r.output
+
+
+def test_a_folder_holds_one_job_and_an_interrupted_overwrite_keeps_the_old_record(photos, tmp_path):
+    """batch_job.json records backend and label set; another job stops at planning (nothing skipped
+    wrongly); --overwrite takes the folder over, but only once every input was redone."""
+    from humanparse.batch import JOB_NAME, read_job
+
+    out = tmp_path / "out"
+    lite = {"backend": "lite", "model": None, "weights": None, "max_persons": 10}
+    run_local(plan_batch(photos, out, FORMATS, job=lite), CountingBackend())
+    assert read_job(out) == {**lite, "label_set": None}
+    assert len(plan_batch(photos, out, FORMATS, job=lite).skipped) == 3          # same job: resumes
+    with pytest.raises(BatchError, match=r"another job \(backend lite.*label_set coarse"):
+        plan_batch(photos, out, FORMATS, label_set="coarse", job=lite)
+    other = {**lite, "backend": "mediapipe"}
+    with pytest.raises(BatchError, match="backend mediapipe.*--overwrite"):
+        plan_batch(photos, out, FORMATS, job=other)
+    assert len(plan_batch(photos, out, FORMATS, job=None).skipped) == 3           # API without a job: no check
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_one(record):
+        if record["status"] == "done":
+            raise Interrupted
+    with pytest.raises(Interrupted):
+        run_local(plan_batch(photos, out, FORMATS, overwrite=True, job=other), CountingBackend(),
+                  progress=stop_after_one)
+    assert read_job(out)["backend"] == "lite", "an interrupted overwrite must not claim the folder"
+    with pytest.raises(BatchError, match="another job"):
+        plan_batch(photos, out, FORMATS, job=other)
+    backend = CountingBackend()
+    run_local(plan_batch(photos, out, FORMATS, overwrite=True, job=other), backend)
+    assert backend.calls == 3 and read_job(out)["backend"] == "mediapipe"
+    assert len(plan_batch(photos, out, FORMATS, job=other).skipped) == 3
+    (out / JOB_NAME).write_text("{not json")                                     # damaged record: as if absent
+    assert len(plan_batch(photos, out, FORMATS, job=lite).skipped) == 3
+
+
+def test_cli_batch_refuses_to_resume_another_backends_folder(photos, tmp_path):
+    from typer.testing import CliRunner
+
+    from humanparse.batch import write_job
+    from humanparse.batch.core import BatchPlan
+    from humanparse.cli.main import app
+
+    out = tmp_path / "o"
+    write_job(BatchPlan(photos, out, ("labels",), job={"backend": "segformer", "model": None, "weights": None,
+                                                        "max_persons": 10, "label_set": None}))
+    r = CliRunner().invoke(app, ["batch", str(photos), "-o", str(out), "-f", "labels"])
+    assert r.exit_code == 2 and "backend segformer" in r.output and "backend lite" in r.output, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["batch_job.json"], "nothing may be written"

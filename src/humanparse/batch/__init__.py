@@ -9,12 +9,12 @@
 CLI: ``humanparse batch IN_DIR -o OUT_DIR [--engine local|ray]``.
 """
 
-from .core import (DEFAULT_FORMATS, REPORT_NAME, BatchError, BatchItem, BatchPlan, BatchSummary, plan_batch,
-                   process_item, read_report)
+from .core import (DEFAULT_FORMATS, JOB_NAME, REPORT_NAME, BatchError, BatchItem, BatchPlan, BatchSummary,
+                   plan_batch, process_item, read_job, read_report, write_job)
 from .local import run_local
 
 __all__ = ["plan_batch", "run_local", "run_ray", "process_item", "read_report", "BatchPlan", "BatchItem",
-           "BatchSummary", "BatchError", "REPORT_NAME", "DEFAULT_FORMATS"]
+           "BatchSummary", "BatchError", "REPORT_NAME", "JOB_NAME", "read_job", "write_job", "DEFAULT_FORMATS"]
 
 
 def run_ray(*args, **kwargs):

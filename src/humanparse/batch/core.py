@@ -5,7 +5,9 @@ keeping sub-folders. It is *resumable*: an input whose outputs all exist is skip
 written to a hidden temporary folder inside the output folder and moved into place with atomic
 renames (:mod:`humanparse.io.atomic`), so an existing output is always complete. Inputs are only ever read.
 Failures are per file: recorded in the report (``batch_report.jsonl``, one JSON object per input)
-and never stop the job.
+and never stop the job. What made the outputs (backend, weights, label set: the *job*) is recorded in
+``batch_job.json``; a run asking for another job refuses to resume into that folder, so one folder never
+mixes the outputs of two models or label sets.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import HumanParseError
-from ..io.atomic import PARTIAL_PREFIX, clean_partials, commit, staging_dir  # noqa: F401 - re-exported
+from ..io.atomic import PARTIAL_PREFIX, atomic_path, clean_partials, commit, staging_dir  # noqa: F401 - re-exported
 from ..parsing import FORMATS
 
 REPORT_NAME = "batch_report.jsonl"
+JOB_NAME = "batch_job.json"
 DEFAULT_FORMATS = ("labels", "color", "overlay", "json")
 
 
@@ -46,7 +49,8 @@ class BatchItem:
 @dataclass
 class BatchPlan:
     """The work of one run: ``todo`` items to process, ``skipped`` items already complete;
-    ``label_set``: output label set when not the backend's own (:meth:`humanparse.Parsing.to_label_set`)."""
+    ``label_set``: output label set when not the backend's own (:meth:`humanparse.Parsing.to_label_set`);
+    ``job``: what makes the outputs (recorded in :data:`JOB_NAME` when the run starts), None: not recorded."""
 
     in_dir: Path
     out_dir: Path
@@ -54,6 +58,7 @@ class BatchPlan:
     label_set: str | None = None
     todo: list[BatchItem] = field(default_factory=list)
     skipped: list[BatchItem] = field(default_factory=list)
+    job: dict | None = None
 
     @property
     def total(self) -> int:
@@ -94,8 +99,30 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
+def _describe(job: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in job.items() if v is not None) or "defaults"
+
+
+def read_job(out_dir) -> dict | None:
+    """The job recorded in ``<out_dir>/batch_job.json``; None when there is none (or it is unreadable)."""
+    try:
+        job = json.loads((Path(out_dir) / JOB_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return job if isinstance(job, dict) else None
+
+
+def write_job(plan: BatchPlan) -> None:
+    """Record ``plan.job`` in ``<out_dir>/batch_job.json`` (atomically; nothing when ``plan.job`` is None)."""
+    if plan.job is None:
+        return
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(plan.out_dir / JOB_NAME) as tmp:
+        tmp.write_text(json.dumps(plan.job, indent=1) + "\n", encoding="utf-8")
+
+
 def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False,
-               label_set: str | None = None) -> BatchPlan:
+               label_set: str | None = None, job: dict | None = None) -> BatchPlan:
     """List the images under ``in_dir`` (recursively; see :data:`humanparse.io.image.IMAGE_SUFFIXES`)
     and split them into work to do and inputs whose outputs are complete (skipped unless ``overwrite``).
 
@@ -104,11 +131,17 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
     differ only by suffix (``a.jpg``, ``a.png``) get stems ``a_jpg`` and ``a_png``.
 
     ``label_set``: write every parsing in this label set (:meth:`humanparse.Parsing.to_label_set`);
-    None keeps the backend's own. Resuming does not look at it: an output that exists is skipped.
+    None keeps the backend's own.
+
+    ``job``: what makes the outputs, as JSON values (the CLI passes ``{"backend", "model", "weights", "max_persons"}``);
+    ``label_set`` is added to it. The run records it in ``<out_dir>/batch_job.json``. When the folder
+    holds another job's record, the plan is refused unless ``overwrite`` (which redoes every input), so a
+    resumed run never skips outputs that another backend or label set made. None: nothing is recorded
+    or checked (outputs that exist are skipped whatever made them).
 
     Raises:
-        BatchError: ``in_dir`` is not a folder, ``out_dir`` is ``in_dir``, bad ``formats``, or an
-            unknown ``label_set`` name.
+        BatchError: ``in_dir`` is not a folder, ``out_dir`` is ``in_dir``, bad ``formats``, an
+            unknown ``label_set`` name, or ``out_dir`` holds another job's outputs (without ``overwrite``).
     """
     from ..io.image import iter_image_files
     from ..io.naming import output_stems
@@ -127,7 +160,13 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
         raise BatchError(f"output folder {out_dir} is the input folder; choose another --out")
     files = [f for f in iter_image_files([in_dir]) if not (out_dir.exists() and _is_within(f, out_dir))]
     rels = [f.relative_to(in_dir).as_posix() for f in files]
-    plan = BatchPlan(in_dir, out_dir, fmts, label_set)
+    if job is not None:
+        job = {**job, "label_set": label_set}
+        old = read_job(out_dir)
+        if old is not None and old != job and not overwrite:
+            raise BatchError(f"{out_dir} holds the outputs of another job ({_describe(old)}); this run asks for "
+                             f"{_describe(job)}. Redo them with --overwrite, or choose another --out")
+    plan = BatchPlan(in_dir, out_dir, fmts, label_set, job=job)
     for f, rel, stem in zip(files, rels, output_stems(files, [in_dir])):
         item = BatchItem(f, rel, stem)
         done = all(t.is_file() for t in item.targets(out_dir, fmts))
@@ -177,6 +216,12 @@ class Report:
 
     def __init__(self, plan: BatchPlan) -> None:
         plan.out_dir.mkdir(parents=True, exist_ok=True)
+        # A new job over another one's outputs (overwrite) is recorded only once every input is redone:
+        # interrupted, the folder keeps the old record, so a plain resume stops instead of mixing jobs.
+        self._plan = plan
+        self._job_pending = plan.job is not None and read_job(plan.out_dir) not in (None, plan.job)
+        if not self._job_pending:
+            write_job(plan)
         self.path = plan.out_dir / REPORT_NAME
         self._fh = open(self.path, "w", encoding="utf-8")
         self._t0 = time.perf_counter()
@@ -200,9 +245,13 @@ class Report:
             self.summary.done += 1
 
     def close(self) -> BatchSummary:
-        """Close the file and return the summary (with elapsed ``seconds``)."""
+        """Close the file and return the summary (with elapsed ``seconds``); record a pending job once
+        every input has a record."""
         self._fh.close()
         self.summary.seconds = time.perf_counter() - self._t0
+        s = self.summary
+        if self._job_pending and s.done + s.skipped + s.failed == s.total:
+            write_job(self._plan)
         return self.summary
 
 

@@ -30,8 +30,10 @@ def batch_command(
     model: str = ModelOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Parse every image under IN_DIR into OUT_DIR. Resumable: inputs whose outputs exist are skipped;
-    bad files are listed in OUT_DIR/batch_report.jsonl and do not stop the run (exit code 1 if any failed)."""
+    """Parse every image under IN_DIR into OUT_DIR. Resumable: inputs whose outputs exist are skipped
+    (OUT_DIR/batch_job.json records the backend, model, weights, --max-persons and --label-set; a run
+    asking for others stops unless --overwrite); bad files are listed in OUT_DIR/batch_report.jsonl and
+    do not stop the run (exit code 1 if any failed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from ..api import load_backend
@@ -50,8 +52,10 @@ def batch_command(
             err_console.print(f"[bold red]error[/] {e}")
             raise typer.Exit(2)
         check_label_set(backend, own, label_set)        # before any work
+    job = {"backend": backend, "model": model, "weights": str(weights.resolve()) if weights else None,
+           "max_persons": max_persons}
     try:
-        plan = plan_batch(in_dir, out, format, overwrite=overwrite, label_set=label_set)
+        plan = plan_batch(in_dir, out, format, overwrite=overwrite, label_set=label_set, job=job)
     except HumanParseError as e:
         err_console.print(f"[bold red]error[/] {e}")
         raise typer.Exit(2)
