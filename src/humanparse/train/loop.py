@@ -143,21 +143,22 @@ def train(cfg: TrainConfig, teacher_factory=None, stop_after: int | None = None,
     if cfg.val_limit:
         val_ids = val_ids[: cfg.val_limit]
     factory = teacher_factory or BodyPixTeacher
-    todo = [i for i in train_ids + val_ids if not (targets / f"{i}.png").is_file()]
-    if todo:
-        bar = tqdm(total=len(todo), desc="teacher targets", unit="photo", disable=quiet)
-        build_targets(root, train_ids + val_ids, targets, factory, progress=lambda: bar.update())
-        bar.close()
+    ids = train_ids + val_ids
+
+    def cache(folder: Path, desc: str, build) -> None:
+        # build(progress=...) fills ``folder`` with one PNG per photo id; a bar counts the missing ones
+        missing = sum(not (folder / f"{i}.png").is_file() for i in ids)
+        if missing:
+            with tqdm(total=missing, desc=desc, unit="photo", disable=quiet) as bar:
+                build(progress=lambda: bar.update())
+
+    cache(targets, "teacher targets", lambda progress: build_targets(root, ids, targets, factory, progress=progress))
     masks = None
     if cfg.mask_input:
         from .posemasks import build_pose_masks
 
         masks = Path(cfg.masks) if cfg.masks else out / "pose-masks"
-        todo = [i for i in train_ids + val_ids if not (masks / f"{i}.png").is_file()]
-        if todo:
-            bar = tqdm(total=len(todo), desc="pose masks", unit="photo", disable=quiet)
-            build_pose_masks(root, train_ids + val_ids, targets, masks, progress=lambda: bar.update())
-            bar.close()
+        cache(masks, "pose masks", lambda progress: build_pose_masks(root, ids, targets, masks, progress=progress))
 
     torch.manual_seed(cfg.seed)
     model = ParseNet(CLASSES, mask_input=cfg.mask_input).init_encoder().to(memory_format=torch.channels_last)

@@ -21,9 +21,6 @@ from PIL import Image
 
 from ..io.atomic import atomic_path
 
-WORK_SIZE, MIN_SIZE = 1024, 256
-"""Working-copy sizes of detection: the ``lite`` backend's defaults."""
-
 
 def best_mask(masks: list[np.ndarray], person: np.ndarray) -> np.ndarray:
     """The mask (of ``masks``, each ``(H, W)`` float32 0..1) whose ``> 0.5`` region has the highest IoU
@@ -51,20 +48,20 @@ def build_pose_masks(root: Path, ids: list[str], targets: Path, cache: Path, det
             the ``lite`` backend); only called when a mask is missing.
         progress: called once per written mask.
     """
-    from ..backends.mediapipe.detect import Detector
+    from ..backends.lite.backend import MAX_PERSONS, MIN_SIZE, WORK_SIZE, pose_detector
     from ..backends.mediapipe.persons import detect_persons, resize_for_work
 
     cache.mkdir(parents=True, exist_ok=True)
     todo = [i for i in ids if not (cache / f"{i}.png").is_file()]
     if not todo:
         return
-    detector = (detector_factory or (lambda: Detector(num_poses=12)))()
+    detector = (detector_factory or pose_detector)()
     try:
         for i in todo:
             image = np.asarray(Image.open(root / "images" / f"{i}.jpg").convert("RGB"))
             person = np.asarray(Image.open(targets / f"{i}.png")) != 0
             work, s = resize_for_work(image, WORK_SIZE, MIN_SIZE)
-            persons = detect_persons(detector, work, 10)
+            persons = detect_persons(detector, work, MAX_PERSONS)
             h, w = image.shape[:2]
             masks = [p.mask if s == 1.0 else cv2.resize(p.mask, (w, h), interpolation=cv2.INTER_LINEAR)
                      for p in persons]

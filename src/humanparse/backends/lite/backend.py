@@ -79,6 +79,17 @@ LANDMARK_SLACK = 0.05
 BATCH = 8
 """Crops per network call."""
 
+WORK_SIZE, MIN_SIZE, MAX_PERSONS = 1024, 256, 10
+"""Defaults of :class:`LiteBackend`: long side of the working copy (at most / at least, pixels) and most
+persons returned. A mask-input network's training masks are made with the same
+(:mod:`humanparse.train.posemasks`)."""
+
+
+def pose_detector(max_persons: int = MAX_PERSONS) -> Detector:
+    """The MediaPipe detector of a backend returning at most ``max_persons``: two pose slots more, so
+    a spurious pose does not crowd out a person (at least 4)."""
+    return Detector(num_poses=max(max_persons + 2, 4))
+
 OUTPUT_LABEL_SETS = {20: "cihp", 21: "cihp-bag"}
 """Label set of a network by its number of output channels."""
 
@@ -151,9 +162,9 @@ class LiteBackend(Backend):
     name = "lite"
     label_set = "cihp-bag"
 
-    def __init__(self, max_persons: int = 10, weights: str | Path | None = None, work_size: int = 1024,
-                 min_size: int = 256, num_threads: int | None = None, use_windows: bool = True,
-                 face_mesh: bool = True, flip: bool = False, **options) -> None:
+    def __init__(self, max_persons: int = MAX_PERSONS, weights: str | Path | None = None,
+                 work_size: int = WORK_SIZE, min_size: int = MIN_SIZE, num_threads: int | None = None,
+                 use_windows: bool = True, face_mesh: bool = True, flip: bool = False, **options) -> None:
         super().__init__(max_persons=max_persons, **options)
         if work_size < 64 or min_size < 32 or min_size > work_size:
             raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
@@ -180,7 +191,7 @@ class LiteBackend(Backend):
         self.label_set, self._channels = OUTPUT_LABEL_SETS[channels], int(channels)
         self._card = card(path)
         self._lock = threading.Lock()
-        self._detector = Detector(num_poses=max(self.max_persons + 2, 4))
+        self._detector = pose_detector(self.max_persons)
 
     def close(self) -> None:
         """Release the MediaPipe landmarkers (the ONNX session is freed with the object)."""
