@@ -115,3 +115,28 @@ def test_to_label_set_maps_classes_and_drops_persons_left_without_pixels():
         p.to_label_set("no-such-set")
     with pytest.raises(ValueError, match="mapping"):
         p.to_label_set("fashn")
+
+
+def test_instance_ids_and_left_to_right_order_match_a_plain_reference():
+    """The histogram shortcut of instance_ids and the column table of parsing_left_to_right give what
+    np.unique and a per-person column scan give, on random maps with gaps in the ids."""
+    from humanparse.backends.base import parsing_left_to_right
+    from humanparse.parsing import instance_ids
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        h, w = rng.integers(1, 40, 2)
+        inst = rng.integers(0, rng.integers(1, 9), (h, w)).astype(np.uint16)
+        inst[rng.random((h, w)) < 0.5] = 0
+        ids = [int(i) for i in np.unique(inst) if i]
+        assert instance_ids(inst) == ids
+        first_col = {i: int(np.nonzero((inst == i).any(0))[0].min()) for i in ids}
+        order = sorted(ids, key=lambda i: (first_col[i], i))
+        p = parsing_left_to_right((inst > 0).astype(np.uint8) * 5, inst, [i / 10 for i in range(1, 9)])
+        assert len(p) == len(order)
+        for new, old in enumerate(order, start=1):
+            assert ((p.instances == new) == (inst == old)).all()
+            assert p.persons[new - 1].score == pytest.approx(old / 10)
+    assert instance_ids(np.array([[-1, 0, 3]])) == [-1, 3]                 # other maps: np.unique's answer
+    assert instance_ids(np.array([[70000, 0]], np.int64)) == [70000]
+    assert instance_ids(np.zeros((0, 4), np.uint16)) == [] == instance_ids(np.zeros((2, 2), np.uint16))

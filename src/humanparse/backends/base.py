@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ..errors import ImageError
-from ..parsing import Parsing
+from ..parsing import Parsing, instance_ids
 
 
 class Backend(ABC):
@@ -70,9 +70,10 @@ def parsing_left_to_right(labels: np.ndarray, inst: np.ndarray, scores: list[flo
         inst: ``(H, W)`` uint16 person ids ``1..K`` (0 = none; ids may be missing).
         scores: score of person id ``k`` at ``scores[k - 1]``.
     """
-    ids = [int(i) for i in np.unique(inst) if i]
-    x1 = {i: int(np.nonzero((inst == i).any(0))[0].min()) for i in ids}
-    order = sorted(ids, key=lambda i: (x1[i], i))
+    ids = instance_ids(inst)
+    held = np.zeros((max(ids, default=0) + 1, inst.shape[1]), bool)     # held[i, x]: column x holds person i
+    held[inst, np.arange(inst.shape[1])] = True
+    order = sorted(ids, key=lambda i: (int(held[i].argmax()), i))
     remap = np.zeros(int(inst.max()) + 1, np.uint16)
     for new, old in enumerate(order, start=1):
         remap[old] = new

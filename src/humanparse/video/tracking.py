@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from ..labels import get_label_set
-from ..parsing import Parsing
+from ..parsing import Parsing, instance_ids
 from .smoothing import FLOW_DEADZONE, flow_gray, warp
 
 MATCH_IOU = 0.3
@@ -106,7 +106,7 @@ def tracked_parsing(labels: np.ndarray, instances: np.ndarray, label_set, scores
         labels: ``(H, W)`` uint8 class ids; instances: ``(H, W)`` uint16 track ids (0 = none);
         scores: ``{id: score}`` (missing ids get 1.0).
     """
-    ids = [int(i) for i in np.unique(instances) if i]
+    ids = instance_ids(instances)
     n = max(ids, default=0)
     ls = get_label_set(label_set)
     persons = Parsing._persons(labels.astype(np.uint8), instances.astype(np.uint16), ls,
