@@ -90,6 +90,7 @@ def pose_detector(max_persons: int = MAX_PERSONS) -> Detector:
     a spurious pose does not crowd out a person (at least 4)."""
     return Detector(num_poses=max(max_persons + 2, 4))
 
+
 OUTPUT_LABEL_SETS = {20: "cihp", 21: "cihp-bag"}
 """Label set of a network by its number of output channels."""
 
