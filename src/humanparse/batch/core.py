@@ -50,7 +50,8 @@ class BatchItem:
 class BatchPlan:
     """The work of one run: ``todo`` items to process, ``skipped`` items already complete;
     ``label_set``: output label set when not the backend's own (:meth:`humanparse.Parsing.to_label_set`);
-    ``job``: what makes the outputs (recorded in :data:`JOB_NAME` when the run starts), None: not recorded."""
+    ``job``: what makes the outputs (recorded in :data:`JOB_NAME` when the run starts), None: not recorded;
+    ``takes_over``: the folder holds another job's record and ``overwrite`` redoes it under ``job``."""
 
     in_dir: Path
     out_dir: Path
@@ -59,6 +60,7 @@ class BatchPlan:
     todo: list[BatchItem] = field(default_factory=list)
     skipped: list[BatchItem] = field(default_factory=list)
     job: dict | None = None
+    takes_over: bool = False
 
     @property
     def total(self) -> int:
@@ -160,13 +162,14 @@ def plan_batch(in_dir, out_dir, formats=DEFAULT_FORMATS, overwrite: bool = False
         raise BatchError(f"output folder {out_dir} is the input folder; choose another --out")
     files = [f for f in iter_image_files([in_dir]) if not (out_dir.exists() and _is_within(f, out_dir))]
     rels = [f.relative_to(in_dir).as_posix() for f in files]
+    old = None
     if job is not None:
         job = {**job, "label_set": label_set}
         old = read_job(out_dir)
         if old is not None and old != job and not overwrite:
             raise BatchError(f"{out_dir} holds the outputs of another job ({_describe(old)}); this run asks for "
                              f"{_describe(job)}. Redo them with --overwrite, or choose another --out")
-    plan = BatchPlan(in_dir, out_dir, fmts, label_set, job=job)
+    plan = BatchPlan(in_dir, out_dir, fmts, label_set, job=job, takes_over=old not in (None, job))
     for f, rel, stem in zip(files, rels, output_stems(files, [in_dir])):
         item = BatchItem(f, rel, stem)
         done = all(t.is_file() for t in item.targets(out_dir, fmts))
@@ -219,8 +222,7 @@ class Report:
         # A new job over another one's outputs (overwrite) is recorded only once every input is redone:
         # interrupted, the folder keeps the old record, so a plain resume stops instead of mixing jobs.
         self._plan = plan
-        self._job_pending = plan.job is not None and read_job(plan.out_dir) not in (None, plan.job)
-        if not self._job_pending:
+        if not plan.takes_over:
             write_job(plan)
         self.path = plan.out_dir / REPORT_NAME
         self._fh = open(self.path, "w", encoding="utf-8")
@@ -245,12 +247,12 @@ class Report:
             self.summary.done += 1
 
     def close(self) -> BatchSummary:
-        """Close the file and return the summary (with elapsed ``seconds``); record a pending job once
-        every input has a record."""
+        """Close the file and return the summary (with elapsed ``seconds``); a plan that takes the folder
+        over records its job once every input has a record."""
         self._fh.close()
         self.summary.seconds = time.perf_counter() - self._t0
         s = self.summary
-        if self._job_pending and s.done + s.skipped + s.failed == s.total:
+        if self._plan.takes_over and s.done + s.skipped + s.failed == s.total:
             write_job(self._plan)
         return self.summary
 
