@@ -303,7 +303,7 @@ def test_augmentation_is_deterministic_and_flips_swap_sides(tiny_ccp, tmp_path):
 def _still(**changes) -> Augment:
     """No augmentation but ``changes``."""
     base = dict(flip=0.0, truncate=0.0, angle=0.0, shift=0.0, margin=(1.2, 1.2), low_res=0.0, colour=0.0, gray=0.0,
-                crowd=0.0, mask_bleed=0.0, mask_degrade=0.0, mask_drop=0.0)
+                crowd=0.0, mask_bleed=0.0, mask_degrade=0.0, mask_drop=0.0, jitter=0.0, clutter=0.0)
     return Augment(**{**base, **changes})
 
 
@@ -414,3 +414,58 @@ def test_group_scene_draws_later_people_in_front():
     assert xs == sorted(xs)
     with pytest.raises(ValueError):
         group_scene(photos[:1], np.random.default_rng(0))
+
+
+def test_clutter_pastes_background_patches_as_background(tiny_ccp, tmp_path):
+    """A hard-negative patch is written only as background, in front of the person: labels change only
+    to 0, and only where pixels changed; over a few epochs something was pasted."""
+    from humanparse.train.data import build_targets, ccp_ids
+
+    ids = ccp_ids(tiny_ccp, "train")
+    build_targets(tiny_ccp, ids, tmp_path / "t", FakeTeacher)
+    plain = CropDataset(tiny_ccp, ids, tmp_path / "t", _still())
+    clutter = CropDataset(tiny_ccp, ids, tmp_path / "t", _still(clutter=1.0))
+    covered = 0
+    for epoch in range(6):
+        i0, l0 = plain.sample(0, epoch)
+        i1, l1 = clutter.sample(0, epoch)
+        relabelled = l1 != l0
+        assert (l1[relabelled] == 0).all()
+        covered += relabelled.sum()
+    assert covered > 0
+
+
+@pytest.mark.parametrize("side", range(4))
+def test_truncate_keeps_the_chosen_part_and_cuts_the_photo_there(side):
+    """Each side keeps 35-80 % of the box on the chosen side; when the photo ends at the cut, the box
+    is in the cut photo's pixels and the person is cut by its edge."""
+    from humanparse.train.data import truncate
+
+    image = np.zeros((200, 100, 3), np.uint8)
+    target = np.zeros((200, 100), np.uint8)
+    target[40:180, 20:80] = 5
+    sides = [0.0] * 4
+    sides[side] = 1.0
+    seen_ends = set()
+    for seed in range(12):
+        box, im, tg, _ = truncate((20, 40, 80, 180), image, target, None, np.random.default_rng(seed), tuple(sides))
+        x1, y1, x2, y2 = box
+        frac = (y2 - y1) / 140 if side < 2 else (x2 - x1) / 60
+        assert 0.34 <= frac <= 0.81
+        ends = im.shape[:2] != image.shape[:2]
+        seen_ends.add(ends)
+        assert tg.shape == im.shape[:2]
+        if ends:        # the photo's edge is the cut: the person touches it
+            edge = {0: tg[-1], 1: tg[0], 2: tg[:, -1], 3: tg[:, 0]}[side]
+            assert (edge == 5).any()
+            assert 0 <= x1 < x2 <= im.shape[1] and 0 <= y1 < y2 <= im.shape[0]
+    assert seen_ends == {True, False}
+
+
+def test_jitter_box_moves_edges_within_bounds():
+    from humanparse.train.data import jitter_box
+
+    rng = np.random.default_rng(0)
+    boxes = np.array([jitter_box((100, 50, 200, 450), 0.06, rng) for _ in range(200)])
+    d = np.abs(boxes - [100, 50, 200, 450]) / [100, 400, 100, 400]
+    assert d.max() <= 0.06 + 1e-9 and d.mean() > 0.01

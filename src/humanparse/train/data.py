@@ -79,12 +79,15 @@ class Augment:
     shift: float = 0.08
     angle: float = 10.0
     flip: float = 0.5
-    truncate: float = 0.25          # keep only the top 35-80 % of the person (seated, cut by a table or edge)
+    jitter: float = 0.06            # each box edge moved by up to this fraction of the box side (a detector's box)
+    truncate: float = 0.3           # keep only 35-80 % of the person, cut on one side (seated, a table, the frame)
+    truncate_sides: tuple[float, float, float, float] = (0.5, 0.2, 0.15, 0.15)  # keep top / bottom / left / right
     low_res: float = 0.3            # downscale 2-4x and back (small people in group photos)
     colour: float = 0.25
     gray: float = 0.05
     crowd: float = 0.5              # paste 1-2 other train people beside the person, labelled background
     crowd_front: float = 0.35       # ... in front of the person (occluding it) rather than behind
+    clutter: float = 0.3            # paste a background patch of another photo in front, labelled background
     mask_bleed: float = 0.5         # mask input: a pasted neighbour's own pose mask, faded, bleeds into it
     mask_degrade: float = 0.4       # mask input: eroded / dilated / shifted / blurred
     mask_drop: float = 0.05         # mask input: all zero (the network must also work from the pixels)
@@ -130,14 +133,10 @@ class CropDataset:
             m = crop_matrix(box)
             return _with_mask(warp_image(image, m), None if mask is None else warp_mask(mask, m)), warp_labels(target, m)
         rng = np.random.default_rng([self.seed, epoch, index])
-        x1, y1, x2, y2 = box
         image = image.copy()
         if rng.random() < a.truncate:
-            cut = y1 + int(round(rng.uniform(0.35, 0.8) * (y2 - y1)))
-            y2 = max(cut, y1 + 1)
-            if rng.random() < 0.5:  # the photo ends there
-                image, target = image[:y2], target[:y2]
-                mask = None if mask is None else mask[:y2]
+            box, image, target, mask = truncate(box, image, target, mask, rng, a.truncate_sides)
+        x1, y1, x2, y2 = jitter_box(box, a.jitter, rng) if a.jitter else box
         m = crop_matrix((x1, y1, x2, y2), margin=rng.uniform(*a.margin),
                         shift=tuple(rng.uniform(-a.shift, a.shift, 2)), angle=rng.uniform(-a.angle, a.angle))
         crop, lab = warp_image(image, m), warp_labels(target, m)
@@ -145,6 +144,8 @@ class CropDataset:
         if rng.random() < a.crowd:
             for side in ([rng.choice([-1, 1])] if rng.random() < 0.7 else [-1, 1]):
                 crop, lab, inp = self._crowd(crop, lab, inp, index, int(side), rng)
+        if rng.random() < a.clutter:
+            crop, lab, inp = self._clutter(crop, lab, inp, index, rng)
         if rng.random() < a.flip:
             crop, lab = crop[:, ::-1], FLIP_LUT[lab[:, ::-1]]
             inp = None if inp is None else inp[:, ::-1]
@@ -193,6 +194,86 @@ class CropDataset:
             dm = cv2.warpAffine(np.ascontiguousarray(dm), move, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
             inp = np.maximum(inp, (dm * rng.uniform(0.2, 1.0)).astype(np.uint8))
         return crop, lab, inp
+
+
+    def _clutter(self, crop: np.ndarray, lab: np.ndarray, inp: np.ndarray | None, index: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Hard negative: a patch of another train photo's background (a rectangle or an ellipse 20-50 % of
+        the crop's sides, from where that photo's target is at least 90 % background) pasted in front of
+        the person, mostly in the lower half or at a side, labelled background (a table, a bag on a lap,
+        a ball or a laptop inside a detector's box must not become the person's clothes). With a mask
+        input the mask is left as it is (the pose mask does not see such objects either)."""
+        j = int(rng.integers(len(self.ids) - 1))
+        j += j >= index
+        image, target, _ = self._load(self.ids[j])
+        h, w = INPUT_HW
+        ph, pw = int(rng.uniform(0.2, 0.5) * h), int(rng.uniform(0.2, 0.5) * w)
+        H, W = target.shape
+        if ph >= H or pw >= W:
+            return crop, lab, inp
+        for _ in range(8):
+            sy, sx = int(rng.integers(H - ph)), int(rng.integers(W - pw))
+            if (target[sy:sy + ph, sx:sx + pw] == 0).mean() >= 0.9:
+                break
+        else:
+            return crop, lab, inp
+        patch = image[sy:sy + ph, sx:sx + pw]
+        oy = int(rng.uniform(0.35, 1.0) * (h - ph))
+        ox = int(rng.uniform(0.0, 1.0) * (w - pw))
+        shape = np.ones((ph, pw), bool)
+        if rng.random() < 0.5:
+            shape = cv2.ellipse(np.zeros((ph, pw), np.uint8), (pw // 2, ph // 2), (pw // 2, ph // 2), 0, 0, 360, 1, -1) > 0
+        crop, lab = crop.copy(), lab.copy()
+        crop[oy:oy + ph, ox:ox + pw][shape] = patch[shape]
+        lab[oy:oy + ph, ox:ox + pw][shape] = 0
+        return crop, lab, inp
+
+
+def truncate(box: tuple[int, int, int, int], image: np.ndarray, target: np.ndarray, mask: np.ndarray | None,
+             rng: np.random.Generator, sides: tuple[float, float, float, float]):
+    """Keep 35-80 % of the person box, cut on one side drawn with probabilities ``sides`` (keep the
+    top, bottom, left or right part: seated behind a table, head cut by the frame, half out of the
+    photo); half the time the photo ends at the cut too (image, target and mask are cut off there).
+
+    Returns:
+        ``(box, image, target, mask)``, the box in the (possibly cut) photo's pixels.
+    """
+    x1, y1, x2, y2 = box
+    side = int(rng.choice(4, p=np.asarray(sides, np.float64) / sum(sides)))
+    frac = rng.uniform(0.35, 0.8)
+    ends = rng.random() < 0.5
+    if side < 2:
+        cut = int(round(frac * (y2 - y1)))
+        if side == 0:
+            y2 = max(y1 + cut, y1 + 1)
+            sl = (slice(0, y2), slice(None))
+        else:
+            y1 = min(y2 - cut, y2 - 1)
+            sl = (slice(y1, None), slice(None))
+    else:
+        cut = int(round(frac * (x2 - x1)))
+        if side == 2:
+            x2 = max(x1 + cut, x1 + 1)
+            sl = (slice(None), slice(0, x2))
+        else:
+            x1 = min(x2 - cut, x2 - 1)
+            sl = (slice(None), slice(x1, None))
+    if ends:
+        image, target = image[sl], target[sl]
+        mask = None if mask is None else mask[sl]
+        oy, ox = sl[0].start or 0, sl[1].start or 0
+        x1, x2, y1, y2 = x1 - ox, x2 - ox, y1 - oy, y2 - oy
+    return (x1, y1, x2, y2), image, target, mask
+
+
+def jitter_box(box: tuple[int, int, int, int], amount: float, rng: np.random.Generator) -> tuple[float, ...]:
+    """Each edge of ``(x1, y1, x2, y2)`` moved independently by up to ``amount`` x the box's width
+    (x edges) or height (y edges), as a detector's box differs from the annotated extent; never empty."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    bw, bh = x2 - x1, y2 - y1
+    d = rng.uniform(-amount, amount, 4) * (bw, bh, bw, bh)
+    x1, y1, x2, y2 = x1 + d[0], y1 + d[1], x2 + d[2], y2 + d[3]
+    return x1, y1, max(x2, x1 + 1.0), max(y2, y1 + 1.0)
 
 
 def _with_mask(crop: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
