@@ -9,7 +9,10 @@ on ../shared/data:
 * ``ccp_test_cihp``: the same photos in the CIHP classes CCP can judge (CCP's skin, hosiery and shoes are
   ignored: they need a body side CCP does not label);
 * ``mp`` / ``mp_coarse``: multi_person (6 CIHP photos) in CIHP-20 and coarse, with APr;
-* ``lip``: lip_samples in CIHP-20.
+* ``lip``: lip_samples in CIHP-20;
+* ``cihp_val``: the 32 real CIHP crowd photos of ../shared/data/cihp_val in CIHP-20 (a **validation**
+  set: the lite backend's detection and composition settings were chosen on it, so its figures are not
+  an independent test; listed beside the others because it is the crowd set the settings were made for).
 ``--bodypix``: BodyPix 2.0 alone (../shared/models/bodypix) as a peer on multi_person, on the body-part
 classes it has (face, torso-skin, arms, legs; :func:`bodypix_peer`).
 Then prints one markdown summary table (also written to OUT/summary.md).
@@ -32,6 +35,7 @@ RUNS = {
     "mp_coarse": ("multi_person/images", "multi_person/labels", "cihp", "multi_person/instances_approx",
                   ["--map", "coarse"]),
     "lip": ("lip_samples/images", "lip_samples/labels", "lip", None, ["--map", "cihp"]),
+    "cihp_val": ("cihp_val/images", "cihp_val/labels", "cihp", None, []),
 }
 
 

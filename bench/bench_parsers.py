@@ -162,12 +162,23 @@ def evaluate_ccp(backend, n: int) -> None:
     print("per-class IoU: " + ", ".join(f"{c} {v:.2f}" for c, v in zip(coarse.classes, iou) if not np.isnan(v)))
 
 
+def _value(text: str):
+    """A command-line option value as int, float or text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="timed rounds per photo and size (default 5)")
-    ap.add_argument("--backends", default="lite,mediapipe",
-                    help="comma-separated backends, each NAME or NAME:OPTION=INT (e.g. lite:flip=0); "
-                         "default lite,mediapipe")
+    ap.add_argument("--backends", default="lite,lite:persons=pose,mediapipe",
+                    help="comma-separated backends, each NAME or NAME:OPTION=VALUE[:OPTION=VALUE] (values: int, "
+                         "float or text; e.g. lite:flip=1, lite:persons=pose = the previous release's path); "
+                         "default lite,lite:persons=pose,mediapipe")
     ap.add_argument("--eval", action="store_true", help="also score the shared CIHP images")
     ap.add_argument("--ccp", type=int, default=0, metavar="N", help="also score the first N CCP photos")
     args = ap.parse_args()
@@ -176,7 +187,7 @@ def main() -> None:
     backends = {}
     for spec in args.backends.split(","):
         name, *opts = spec.split(":")
-        backends[spec] = humanparse.get_backend(name, **{k: int(v) for k, v in (o.split("=") for o in opts)})
+        backends[spec] = humanparse.get_backend(name, **{k: _value(v) for k, v in (o.split("=") for o in opts)})
     latency(backends, max(1, args.runs))
     for k, b in backends.items():
         if args.eval or args.ccp:

@@ -99,7 +99,10 @@ def test_a_mask_input_network_is_fed_each_persons_pose_mask(tmp_path, two_person
     net = ParseNet(21, mask_input=True)
     torch.nn.init.normal_(net.mask_stem.weight, std=0.1)
     torch.save(net.state_dict(), tmp_path / "m.pt")
-    b = humanparse.get_backend("lite", weights=export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx"))
+    onnx = export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="persons='pose'"):      # YOLOX boxes come with no pose mask
+        humanparse.get_backend("lite", weights=onnx)
+    b = humanparse.get_backend("lite", weights=onnx, persons="pose")
     seen = []
     run = b.logits
     b.logits = lambda crops: (seen.append(crops.copy()), run(crops))[1]
@@ -146,7 +149,7 @@ def test_onnx_agrees_with_pytorch_on_a_real_photo(two_person_photo):
     assert backend.input_channels == (4 if model.mask_input else 3)
     if model.mask_input:  # the real person masks of the photo, as the backend gets them
         from humanparse.backends.lite.crops import warp_mask
-        from humanparse.backends.mediapipe.persons import detect_persons
+        from humanparse.persons.pose_finder import detect_persons
 
         masks = [p.mask for p in detect_persons(backend._detector, two_person_photo, 2)]
         mask = np.max(masks, 0) if masks else np.zeros((h, w), np.float32)
@@ -279,7 +282,7 @@ def test_parsing_json_lists_persons(lite, two_person_photo):
 
 def _standing(cx: float, top: float, height: float) -> np.ndarray:
     """(33, 4) BlazePose landmarks of a person facing the camera: x, y in pixels, visibility, presence."""
-    from humanparse.backends.mediapipe import detect as L
+    from humanparse.persons import pose as L
 
     u = height / 8.0
     lm = np.zeros((33, 4), np.float32)
@@ -337,3 +340,54 @@ def test_mask_blend_mixes_pose_mask_into_the_foreground_decision(monkeypatch):
     labels, owner = B.LiteBackend.compose(hw, logits, [m], [mask])
     assert (labels[62:178, 82:158] == 5).all() and (owner[62:178, 82:158] == 1).all()
     assert not labels[:55].any() and not labels[:, :75].any() and not labels[185:].any()
+
+
+# --------------------------------------------------------------------------- YOLOX boxes, top-down
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="persons must be one of"):
+        humanparse.get_backend("lite", persons="faces")
+    with pytest.raises(ValueError, match="score_threshold"):
+        humanparse.get_backend("lite", score_threshold=1.5)
+
+
+def test_each_detected_person_is_one_instance_inside_its_own_box(lite, two_person_photo):
+    """Every YOLOX detection with foreground becomes one person; each person's pixels lie inside its
+    own box's slack region (no pixel is given to a person whose box does not hold it)."""
+    from humanparse.backends.lite.compose import BOX_SLACK, slack_region
+
+    dets = lite._yolox.detect(two_person_photo, lite.max_persons)
+    r = lite.predict(two_person_photo)
+    assert len(dets) == len(r) == 2
+    for p in r.persons:
+        ys, xs = np.nonzero(r.instances == p.id)
+        fits = []
+        for d in dets:
+            x1, y1, x2, y2 = slack_region(d.box, BOX_SLACK, two_person_photo.shape[:2])
+            fits.append(x1 <= xs.min() and xs.max() < x2 and y1 <= ys.min() and ys.max() < y2)
+        assert any(fits)
+
+
+def test_overlapping_boxes_give_each_pixel_to_the_better_centred_crop():
+    """Two boxes overlapping in the middle, both networks sure of "person" everywhere: a pixel goes to
+    the box whose centre is nearer (in box sides); each pixel has one owner; outside both boxes nothing."""
+    from humanparse.backends.lite.compose import compose_boxes
+
+    hw = (200, 300)
+    boxes = [(40.0, 20.0, 160.0, 180.0), (120.0, 20.0, 240.0, 180.0)]
+    mats = [crop_matrix(b, margin=1.15) for b in boxes]
+    logits = np.zeros((2, 21, 96, 64), np.float32)
+    logits[:, 5] = 8.0                           # upper-clothes, P(person) ~ 1
+    labels, inst = compose_boxes(hw, logits, mats, boxes, slack=1.0)
+    assert set(np.unique(inst)) == {0, 1, 2}
+    assert (labels[inst > 0] == 5).all() and not labels[inst == 0].any()
+    assert (inst[20:180, 100:138] == 1).all() and (inst[20:180, 142:240] == 2).all()   # split at x = 140
+    assert not inst[:, :40].any() and not inst[:, 240:].any() and not inst[:20].any()
+
+
+def test_the_previous_release_path_stays_runnable(two_person_photo):
+    b = humanparse.get_backend("lite", persons="pose")
+    try:
+        r = b.predict(two_person_photo)
+    finally:
+        b.close()
+    assert len(r) == 2 and b.info()["options"]["persons"] == "pose"

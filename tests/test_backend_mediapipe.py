@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from humanparse.backends.mediapipe import assets
+from humanparse.persons import mediapipe_assets as assets
 from humanparse.backends.mediapipe.backend import MediaPipeBackend
 from humanparse.errors import ImageError, WeightsNotFoundError
 from humanparse.paths import shared_data_dir
@@ -180,7 +180,7 @@ def test_person_counts_on_shared_cihp_images(backend):
 
 
 def test_detector_windows_run_along_wide_photos_and_only_very_tall_ones():
-    from humanparse.backends.mediapipe.detect import TALL_ASPECT, windows
+    from humanparse.persons.pose import TALL_ASPECT, windows
 
     assert windows(480, 500) == []                       # squarish: the whole-image pass is enough
     wide = windows(426, 640)

@@ -348,3 +348,29 @@ def test_cli_list_json_path_and_unknown_name(_home):
     assert "CC BY-NC 4.0" in m2fp_row and "NON-COMMERCIAL" in m2fp_row and "missing" in m2fp_row
     result = runner.invoke(_app(), ["models", "pull", "no-such-model"])
     assert result.exit_code == 2 and "unknown model" in result.stderr
+
+
+def test_cli_list_names_the_shipped_person_detector_and_its_licence(_home, no_network):
+    from humanparse.models.integrity import sha256_file
+    from humanparse.persons import yolox
+
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["models", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    row = {r["name"]: r for r in json.loads(result.stdout)}["yolox-nano"]
+    assert row["licence"] == "Apache-2.0" and row["commercial_use"] is True and row["status"] == "bundled"
+    onnx = row["files"][0]
+    folder = Path(row["path"])
+    assert folder / onnx["name"] == yolox.WEIGHTS               # the catalogue points at the file the detector loads
+    assert onnx["sha256"] == yolox.WEIGHTS_SHA256 == sha256_file(yolox.WEIGHTS)
+    assert onnx["size"] == yolox.WEIGHTS.stat().st_size
+    assert all((folder / f["name"]).is_file() for f in row["files"])   # licence and NOTICE ship beside it
+    assert resolve_weights("yolox-nano") == folder
+    for columns in ("300", "80"):                                # table, and one block per model
+        result = runner.invoke(_app(), ["models", "list"], env={"COLUMNS": columns})
+        assert result.exit_code == 0
+        text = result.stdout
+        block = text[text.index("yolox-nano"):]
+        block = block[:min((block.find(e.name) for e in CATALOG if e.name != "yolox-nano" and e.name in block),
+                           default=len(block))]
+        assert "Apache-2.0" in block and "bundled" in block and "NON-COMMERCIAL" not in block

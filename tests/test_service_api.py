@@ -221,6 +221,30 @@ def test_limit_persons_keeps_top_scores_and_renumbers():
     assert limit_persons(p2, 5) is p2
 
 
+def test_limit_persons_by_min_score():
+    p = synthetic_parsing(H, W)
+    p2 = Parsing.from_maps(p.labels, p.instances, "cihp", [0.2, 0.7])
+    kept = limit_persons(p2, None, 0.5)
+    assert len(kept) == 1 and kept.persons[0].score == pytest.approx(0.7)
+    assert kept.instances[:, : W // 2].max() == 0
+    assert limit_persons(p2, None, 0.1) is p2
+    assert len(limit_persons(p2, None, 0.9)) == 0
+
+
+def test_parse_min_score_drops_low_scoring_persons(client, photo_png):
+    """min_score (query or form) keeps only persons scored at least that; out of 0..1 is a 422."""
+    everyone = client.post("/v1/parse", files=upload(photo_png)).json()["persons"]
+    assert everyone
+    top = max(p["score"] for p in everyone)
+    r = client.post("/v1/parse", params={"min_score": top}, files=upload(photo_png))
+    assert r.status_code == 200
+    kept = r.json()["persons"]
+    assert len(kept) == sum(p["score"] >= top for p in everyone) and all(p["score"] >= top for p in kept)
+    r = client.post("/v1/parse", data={"min_score": "1.0"}, files=upload(photo_png))
+    assert all(p["score"] >= 1.0 for p in r.json()["persons"])
+    assert client.post("/v1/parse", params={"min_score": 1.5}, files=upload(photo_png)).status_code == 422
+
+
 def test_cutout_transparent_alpha_is_the_person_mask(client, photo, photo_png):
     r = client.post("/v1/cutout", data={"matting": "off"}, files=upload(photo_png))
     assert r.status_code == 200, r.text

@@ -62,6 +62,26 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary
 FlipOpt = typer.Option(False, "--flip", help="lite only: also run each person mirrored and average (test-time "
                                              "augmentation: better person separation, ~40-60 ms more per person).")
 
+DetectThresholdOpt = typer.Option(None, "--detect-threshold", min=0.0, max=0.99,
+                                  help="lite / mediapipe: YOLOX person score threshold, 0..0.99 (default: the "
+                                       "backend's, chosen on real crowd photos). Lower finds more people, and "
+                                       "more false ones.")
+
+
+def detect_option(backend: str, threshold: float | None) -> dict:
+    """``{"score_threshold": t}`` for ``--detect-threshold t`` with a backend that finds persons with YOLOX
+    (lite, mediapipe), ``{}`` without the flag.
+
+    Raises:
+        typer.BadParameter: ``--detect-threshold`` with another backend (it would be silently ignored).
+    """
+    if threshold is None:
+        return {}
+    if backend not in ("lite", "mediapipe"):
+        raise typer.BadParameter(f"only the lite and mediapipe backends take a detection threshold, not {backend}",
+                                 param_hint="--detect-threshold")
+    return {"score_threshold": float(threshold)}
+
 
 def flip_option(backend: str, flip: bool) -> dict:
     """``{"flip": True}`` for ``--flip`` with the lite backend, ``{}`` without it.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
+from .common import (BackendOpt, DetectThresholdOpt, MaxPersonsOpt, detect_option, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
                      input_files, key_error_message, open_backend, run_per_file)
 
 
@@ -41,6 +41,7 @@ def cutout_command(
     layers: bool = typer.Option(False, "--layers", help="Also write one RGBA PNG per part per person + manifest.json."),
     backend: str = BackendOpt,
     max_persons: int = MaxPersonsOpt,
+    detect_threshold: float = DetectThresholdOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     quiet: bool = QuietOpt,
@@ -75,7 +76,8 @@ def cutout_command(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--person") from None
     files = input_files(paths)
-    model_ = open_backend(backend, **backend_options(max_persons, weights, model))
+    model_ = open_backend(backend, **backend_options(max_persons, weights, model,
+                                                     **detect_option(backend, detect_threshold)))
     chosen = {}
     for opt, value in (("--keep", keep), ("--remove", remove)):
         if value is not None:

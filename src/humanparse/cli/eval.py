@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
-                     flip_option)
+from .common import (BackendOpt, DetectThresholdOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, err_console,
+                     detect_option, flip_option)
 
 
 def select_split(samples: list, split: str) -> list:
@@ -42,6 +42,7 @@ def eval_command(
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     flip: bool = FlipOpt,
+    detect_threshold: float = DetectThresholdOpt,
     fairness: bool = typer.Option(False, "--fairness", help="Also report accuracy per ITA skin-tone group with bootstrap CIs."),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N images (sorted by id)."),
     split: str = typer.Option("all", "--split",
@@ -71,7 +72,8 @@ def eval_command(
         gt_set = get_label_set(label_set)
         check_classes_file(labels.parent, gt_set)
         samples = select_split(find_samples(images, labels, instances), split)[:limit]
-        model_ = load_backend(backend, **backend_options(max_persons, weights, model, **flip_option(backend, flip)))
+        model_ = load_backend(backend, **backend_options(max_persons, weights, model, **flip_option(backend, flip),
+                                                                  **detect_option(backend, detect_threshold)))
         make_comparison(gt_set, model_.label_set, map_to, merge)  # fail fast on a bad --map / --merge
     except (KeyError, ValueError, HumanParseError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

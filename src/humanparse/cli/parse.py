@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options,
-                     check_label_set, err_console, flip_option, input_files, open_backend, run_per_file)
+from .common import (BackendOpt, DetectThresholdOpt, FlipOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options,
+                     check_label_set, detect_option, err_console, flip_option, input_files, open_backend, run_per_file)
 
 
 def parse_command(
@@ -21,6 +21,7 @@ def parse_command(
     model: str = ModelOpt,
     runtime: str = typer.Option(None, "--runtime", help="m2fp only: torch or onnx."),
     flip: bool = FlipOpt,
+    detect_threshold: float = DetectThresholdOpt,
     label_set: str = typer.Option(None, "--label-set", "-l",
                                   help="Output label set, when not the backend's own: one its classes map to, "
                                        "e.g. cihp for plain CIHP-20 from lite (whose cihp-bag adds a bag class; "
@@ -39,7 +40,8 @@ def parse_command(
                                  param_hint="--format")
     files = input_files(paths)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime,
-                                                          **flip_option(backend, flip)))
+                                                          **flip_option(backend, flip),
+                                                          **detect_option(backend, detect_threshold)))
 
     check_label_set(model_.name, model_.label_set, label_set)     # before any work
     persons = 0

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import BackendOpt, FlipOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options, err_console, flip_option
+from .common import (BackendOpt, DetectThresholdOpt, FlipOpt, MaxPersonsOpt, ModelOpt, WeightsOpt, backend_options,
+                     detect_option, err_console, flip_option)
 
 
 def serve_command(
@@ -18,6 +19,7 @@ def serve_command(
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     flip: bool = FlipOpt,
+    detect_threshold: float = DetectThresholdOpt,
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Inference worker threads (each loads its own model)."),
     queue_size: int = typer.Option(8, "--queue-size", min=0, help="Requests that may wait for a worker; more get 503."),
@@ -42,7 +44,8 @@ def serve_command(
     except HumanParseError as e:
         err_console.print(f"[bold red]error[/] {e}")
         raise typer.Exit(2)
-    app = create_app(backend=backend, backend_options=backend_options(max_persons, weights, model, **flip_option(backend, flip)),
+    app = create_app(backend=backend, backend_options=backend_options(max_persons, weights, model, **flip_option(backend, flip),
+                                                            **detect_option(backend, detect_threshold)),
                      max_upload_bytes=int(max_upload_mb * 2**20), max_pixels=int(max_megapixels * 1e6),
                      queue_size=queue_size, workers=workers, timeout_s=timeout)
     if host not in ("127.0.0.1", "localhost", "::1"):

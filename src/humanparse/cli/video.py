@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, check_label_set,
+from .common import (BackendOpt, DetectThresholdOpt, MaxPersonsOpt, detect_option, ModelOpt, QuietOpt, WeightsOpt, backend_options, check_label_set,
                      drop_progress, err_console, fail_line, key_error_message, open_backend)
 
 
@@ -35,6 +35,7 @@ def video_command(
                                        "cihp for plain CIHP-20 from lite (bags become background and leave the matte)."),
     backend: str = BackendOpt,
     max_persons: int = MaxPersonsOpt,
+    detect_threshold: float = DetectThresholdOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     quiet: bool = QuietOpt,
@@ -59,7 +60,8 @@ def video_command(
     except HumanParseError as e:
         fail_line(src, e)
         raise typer.Exit(1)
-    model_ = open_backend(backend, **backend_options(max_persons, weights, model))
+    model_ = open_backend(backend, **backend_options(max_persons, weights, model,
+                                                     **detect_option(backend, detect_threshold)))
     out_set = check_label_set(model_.name, model_.label_set, label_set)     # before any frame
     if parts is not None:                   # a misspelt part is refused before the first frame, by name
         from ..labels import resolve_parts

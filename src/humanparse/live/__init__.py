@@ -11,7 +11,7 @@ Building blocks (used by the ``GET /v1/live`` WebSocket, the ``/live`` page and 
 from .options import MODES, OUTPUTS, LiveOptions, options_from_query
 from .parts import PartsFollower
 from .processor import LiveFrame, LiveProcessor, decode_frame, encode_frame
-from .segmenter import PersonSegmenter
+from ..persons.segmenter import PersonSegmenter
 from .slot import LatestSlot
 from .stats import RateMeter
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ImageError
 from .options import LiveOptions
 from .parts import PartsFollower, Submit
-from .segmenter import PersonSegmenter
+from ..persons.segmenter import PersonSegmenter
 
 
 @dataclass

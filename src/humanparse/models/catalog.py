@@ -15,6 +15,9 @@ Sources of the pinned values (looked up in public material, not verifiable from 
 * ``fashn-human-parser``: revision ``1f80c34d…`` with the SHA-256 of all three files (from the Hub
   API ``?blobs=true`` listing quoted by projects pinning it), model card ``license: other``,
   ``license_name: nvidia-segformer``.
+* ``yolox-nano``: the SHA-256 and size of the shipped file (``persons/weights/NOTICE``); repeated here,
+  not imported from :mod:`humanparse.persons.yolox` (which imports this package: a cycle), and kept
+  equal to ``WEIGHTS_SHA256`` there by a test.
 * ``m2fp-r101-cihp``: ModelScope tag ``v1.0.1`` (the revision FaceChain pins); no published checksums.
 """
 
@@ -120,6 +123,28 @@ CATALOG: tuple[ModelEntry, ...] = (
         notes="The offline default: trained by the humanparse project on CCP (Apache-2.0) with a BodyPix 2.0 teacher "
               "(Apache-2.0); shipped inside the humanparse package, SHA-256 checked at load; the .json card beside "
               "it records the training command, commit and data split.",
+        wheel="humanparse",
+    ),
+    ModelEntry(
+        name="yolox-nano",
+        backend="lite",
+        hub="bundled",
+        repo="humanparse",
+        revision=None,
+        files=(ModelFile("persons/weights/yolox_nano.onnx",
+                         "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14", 3_660_092),
+               ModelFile("persons/weights/yolox_nano.LICENSE"),
+               ModelFile("persons/weights/NOTICE")),
+        label_set="cihp-bag",
+        licence="Apache-2.0",
+        commercial_use=True,
+        url="https://github.com/Megvii-BaseDetection/YOLOX",
+        paper="Ge et al., 'YOLOX: Exceeding YOLO Series in 2021', arXiv:2107.08430",
+        notes="Person detector (COCO class 0 of YOLOX-Nano, 416x416 input), not a parser: it finds the persons "
+              "the lite backend then parses one by one. Megvii's COCO weights exported to ONNX by "
+              "Kazuhito00/YOLOX-ONNX-TFLite-Sample (commit 3d4f1119d0694200671c08069ecb847aa0d8495a, "
+              "model/yolox_nano.onnx), copied byte for byte; shipped inside the humanparse package with its "
+              "licence and NOTICE, SHA-256 checked at load (humanparse.persons.yolox.WEIGHTS_SHA256).",
         wheel="humanparse",
     ),
     ModelEntry(

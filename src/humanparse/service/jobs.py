@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -83,11 +84,23 @@ def parse_background_spec(spec: str | None):
         raise InvalidInputError(str(e), code="invalid_parameter") from None
 
 
-def limit_persons(parsing: Parsing, max_persons: int | None) -> Parsing:
-    """Keep the ``max_persons`` highest-scoring persons (others become background); ids renumbered 1..k."""
-    if max_persons is None or len(parsing.persons) <= max_persons:
+class PersonLimit(NamedTuple):
+    """Which persons a request keeps: at most ``max_persons`` (None: all), of detection score at least
+    ``min_score`` (0..1; None: all the backend found, its own threshold being the floor)."""
+
+    max_persons: int | None = None
+    min_score: float | None = None
+
+
+def limit_persons(parsing: Parsing, max_persons: int | None, min_score: float | None = None) -> Parsing:
+    """Keep the ``max_persons`` highest-scoring persons whose score is at least ``min_score`` (others
+    become background); ids renumbered 1..k in their left-to-right order. ``parsing`` itself when
+    nothing is dropped."""
+    keep = [p for p in parsing.persons if min_score is None or p.score >= min_score]
+    if max_persons is not None:
+        keep = sorted(keep, key=lambda p: (-p.score, p.id))[:max_persons]
+    if len(keep) == len(parsing.persons):
         return parsing
-    keep = sorted(parsing.persons, key=lambda p: (-p.score, p.id))[:max_persons]
     keep_ids = sorted(p.id for p in keep)
     lut = np.zeros(len(parsing.persons) + 1, np.uint16)
     lut[keep_ids] = keep_ids
@@ -118,28 +131,28 @@ class JobResult:
         self.timings = timings
 
 
-def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, max_persons: int | None,
+def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, limit: PersonLimit,
                       label_set: str | None = None):
     t0 = time.perf_counter()
     image = load_image(data, max_pixels=max_pixels)
     t1 = time.perf_counter()
-    parsing = limit_persons(backend.predict(image), max_persons)
+    parsing = limit_persons(backend.predict(image), *limit)
     if label_set:
         parsing = parsing.to_label_set(label_set)
     t2 = time.perf_counter()
     return image, parsing, {"decode": t1 - t0, "inference": t2 - t1}
 
 
-def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, opacity: float = 0.5,
+def parse_job(data: bytes, fmt: str, max_pixels: int, limit: PersonLimit, opacity: float = 0.5,
               label_set: str | None = None):
     """Build the worker job of ``POST /v1/parse``: decode, parse, render ``fmt`` (see :data:`PARSE_FORMATS`).
 
-    ``label_set``: output label set (:meth:`Parsing.to_label_set`; the caller checked that the backend's
+    ``limit``: the persons kept (:class:`PersonLimit`). ``label_set``: output label set (:meth:`Parsing.to_label_set`; the caller checked that the backend's
     output maps to it), ``None`` = the backend's own.
     The job returns a :class:`JobResult`; for ``json`` the body is the :meth:`Parsing.to_json` dict.
     """
     def job(backend: Backend) -> JobResult:
-        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons, label_set)
+        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, limit, label_set)
         t0 = time.perf_counter()
         if fmt == "json":
             parsing.timings.update(timings)
@@ -159,11 +172,12 @@ def parse_job(data: bytes, fmt: str, max_pixels: int, max_persons: int | None, o
     return job
 
 
-def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str | None, person: int | None,
+def cutout_job(data: bytes, max_pixels: int, limit: PersonLimit, parts: str | None, person: int | None,
                background, matting: str, background_data: bytes | None = None, label_set: str | None = None):
     """Build the worker job of ``POST /v1/cutout``: parse, select parts/person, matte, composite.
 
     Args:
+        limit: the persons kept (:class:`PersonLimit`).
         parts: comma-separated part names (see :func:`humanparse.labels.resolve_parts`); ``None`` = whole person.
         person: instance id to keep; ``None`` = all persons.
         background: result of :func:`parse_background_spec` (ignored when ``background_data`` is given).
@@ -188,7 +202,7 @@ def cutout_job(data: bytes, max_pixels: int, max_persons: int | None, parts: str
     def cut_out(backend: Backend) -> JobResult:
         from .. import compose
 
-        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, max_persons, label_set)
+        image, parsing, timings = _decode_and_parse(backend, data, max_pixels, limit, label_set)
         t0 = time.perf_counter()
         try:
             # The outline against the background is matted; boundaries between kept and removed

@@ -12,7 +12,7 @@ from .. import __version__
 from ..backends import available_backends
 from ..labels import get_label_set, label_set_names, mapping_lut
 from .errors import InvalidInputError, NotReadyError, ServiceError
-from .jobs import JobResult, check_upload, cutout_job, parse_background_spec, parse_job
+from .jobs import JobResult, PersonLimit, check_upload, cutout_job, parse_background_spec, parse_job
 from .schemas import ErrorResponse, HealthResponse, LabelsResponse, ModelsResponse, ParseResponse
 
 router = APIRouter()
@@ -108,6 +108,9 @@ async def parse_image(
     format: Annotated[ParseFormat | None, Query(description="json (default) or a PNG: labels (8-bit class "
                                                  "ids), instances (16-bit person ids), color, overlay.")] = None,
     max_persons: Annotated[int | None, Query(ge=1, le=1000, description="Keep the N highest-scoring persons.")] = None,
+    min_score: Annotated[float | None, Query(ge=0.0, le=1.0, description="Keep persons whose detection score "
+                                             "is at least this (0..1); the server's detection threshold "
+                                             "(`humanparse serve --detect-threshold`) is the floor.")] = None,
     opacity: Annotated[float | None, Query(ge=0.0, le=1.0, description="Colour weight of format=overlay "
                                                                         "(default 0.5).")] = None,
     label_set: Annotated[str | None, Query(description="Output label set when not the backend's own: one its "
@@ -115,6 +118,7 @@ async def parse_image(
                                                          "CIHP-20 from lite, whose cihp-bag adds a bag class.")] = None,
     format_form: Annotated[ParseFormat | None, Form(alias="format", description="Same as the query parameter.")] = None,
     max_persons_form: Annotated[int | None, Form(alias="max_persons", ge=1, le=1000)] = None,
+    min_score_form: Annotated[float | None, Form(alias="min_score", ge=0.0, le=1.0)] = None,
     opacity_form: Annotated[float | None, Form(alias="opacity", ge=0.0, le=1.0)] = None,
     label_set_form: Annotated[str | None, Form(alias="label_set")] = None,
 ):
@@ -126,8 +130,9 @@ async def parse_image(
     out_set = _output_label_set(_pool(request).backends[0], _pick(label_set_form, label_set))
     data = await _read_upload(request, image, "image")
     config = request.app.state.config
-    result, total = await _run(request, parse_job(data, fmt, config.max_pixels, k, 0.5 if alpha is None else alpha,
-                                                  out_set))
+    limit = PersonLimit(k, _pick(min_score_form, min_score))
+    result, total = await _run(request, parse_job(data, fmt, config.max_pixels, limit,
+                                                  0.5 if alpha is None else alpha, out_set))
     headers = _headers(result, total, f"parsing_{fmt}.{'json' if fmt == 'json' else 'png'}")
     if fmt == "json":
         body = result.body
@@ -149,6 +154,8 @@ async def cutout(
     background: Annotated[str | None, Form(description="transparent (default, RGBA PNG), blur, #rrggbb or r,g,b.")] = None,
     matting: Annotated[Matting, Form(description="Edge refinement: off (binary), fast, quality.")] = "fast",
     max_persons: Annotated[int | None, Form(ge=1, le=1000)] = None,
+    min_score: Annotated[float | None, Form(ge=0.0, le=1.0, description="Keep persons whose detection score is "
+                                                                          "at least this (as in /v1/parse).")] = None,
     label_set: Annotated[str | None, Form(description="Label set the parts are chosen in, when not the backend's "
                                                        "own (as in /v1/parse: person ids then match that "
                                                        "parsing's).")] = None,
@@ -173,7 +180,8 @@ async def cutout(
     if has_bg_image:
         bg_data = await _read_upload(request, background_image, "background_image")
     config = request.app.state.config
-    job = cutout_job(data, config.max_pixels, max_persons, parts, person, bg, matting, bg_data, out_set)
+    job = cutout_job(data, config.max_pixels, PersonLimit(max_persons, min_score), parts, person, bg, matting,
+                     bg_data, out_set)
     result, total = await _run(request, job)
     return Response(result.body, media_type="image/png", headers=_headers(result, total, "cutout.png"))
 

@@ -4,7 +4,7 @@ At inference (:mod:`humanparse.backends.lite.backend`) the network's fourth inpu
 segmentation mask of the MediaPipe pose pass that found the person. Training must show it masks with
 the same errors (loose hair and clothes missed, background bleeding in), so instead of the ground
 truth it uses the mask the same detector gives on the training photo: the photo runs through the
-backend's person detection (:func:`..backends.mediapipe.persons.detect_persons`, default settings),
+backend's person detection (:func:`humanparse.persons.pose_finder.detect_persons`, default settings),
 and the detected person whose mask (> 0.5) overlaps the ground-truth person best is kept. A photo
 where no detection overlaps the person gets an all-zero mask (the network then learns to do without).
 
@@ -44,12 +44,12 @@ def build_pose_masks(root: Path, ids: list[str], targets: Path, cache: Path, det
         ids: photo ids.
         targets: folder of the cached targets (their non-zero pixels are the ground-truth person).
         cache: output folder.
-        detector_factory: builds a :class:`..backends.mediapipe.detect.Detector` (default settings of
+        detector_factory: builds a :class:`humanparse.persons.pose.Detector` (default settings of
             the ``lite`` backend); only called when a mask is missing.
         progress: called once per written mask.
     """
     from ..backends.lite.backend import MAX_PERSONS, MIN_SIZE, WORK_SIZE, pose_detector
-    from ..backends.mediapipe.persons import detect_persons, resize_for_work
+    from ..persons.pose_finder import detect_persons, resize_for_work
 
     cache.mkdir(parents=True, exist_ok=True)
     todo = [i for i in ids if not (cache / f"{i}.png").is_file()]

@@ -1,18 +1,25 @@
 """The offline default backend: :class:`LiteBackend`, our own trained part network, top-down.
 
-Pipeline (on a working copy whose long side is at most ``work_size``):
-1. Persons: MediaPipe pose passes confirmed by a face mesh (:func:`..mediapipe.persons.detect_persons`,
+Pipeline (on a working copy whose long side is at most ``work_size``), ``persons="yolox"`` (default):
+1. Persons: YOLOX-Nano boxes (:class:`humanparse.persons.YoloxDetector`, shipped in the package; very
+   wide photos also in tiles), person score above ``score_threshold`` (:data:`humanparse.persons.yolox.SCORE_THRESHOLD`).
+2. Each box is enlarged by :data:`CROP_MARGIN`, fitted to 3:2 and warped to the 384x256 network input
+   (:mod:`.crops`); all crops go through the network in one batch.
+3. The ONNX network (EfficientNet-Lite0 + FPN, :mod:`humanparse.nn.parsenet`, trained by
+   :mod:`humanparse.train`) predicts ``cihp-bag`` logits (CIHP-20 + bag, 21 classes) at stride 4.
+   (A 20-channel network, as shipped until run 4, gives plain CIHP-20.)
+4. Logits are warped back onto the image and each pixel gets one owner: the person whose crop is
+   centred on it among those whose network calls it person (:func:`.compose.compose_boxes`).
+
+``persons="pose"`` is the pipeline of the previous release, kept for comparison (``bench/bench_parsers.py``):
+1. Persons: MediaPipe pose passes confirmed by a face mesh (:func:`humanparse.persons.pose_finder.detect_persons`,
    the same people the rule-based ``mediapipe`` backend finds): landmarks, a soft mask and a score each.
 2. Each person's box (mask box united with the visible landmarks) is enlarged by
-   :data:`BOX_MARGIN`, fitted to 3:2 and warped to the 384x256 network input (:mod:`.crops`).
-3. The ONNX network (EfficientNet-Lite0 + FPN, :mod:`humanparse.nn.parsenet`, trained by
-   :mod:`humanparse.train`) predicts ``cihp-bag`` logits (CIHP-20 + bag, 21 classes) at stride 4 for
-   all crops in one batch. (A 20-channel network, as shipped until run 4, gives plain CIHP-20.) A
-   network with a fourth input channel also gets the person's pose mask, warped like the crop.
-4. Logits are warped back onto the image. Overlaps are resolved as M2FP resolves instances, with
-   the person masks: a pixel goes to the person maximising ``P(person) x max(mask, MASK_FLOOR)``
-   (``P(person)`` = 1 - the network's background probability) times a skeleton-distance term
-   (:data:`SKELETON_TAU`), and is foreground when that person's
+   :data:`BOX_MARGIN`, fitted to 3:2 and warped to the network input. A network with a fourth input
+   channel also gets the person's pose mask, warped like the crop.
+3. Overlaps are resolved with the person masks: a pixel goes to the person maximising
+   ``P(person) x max(mask, MASK_FLOOR)`` (``P(person)`` = 1 - the network's background probability)
+   times a skeleton-distance term (:data:`SKELETON_TAU`), and is foreground when that person's
    network and pose mask, mixed (:data:`MASK_BLEND`), say so; its class is that person's arg-max over the part classes.
 Persons are numbered 1..N left to right; left/right classes are the person's own.
 """
@@ -29,9 +36,12 @@ import numpy as np
 from ...logs import ort_session_options
 from ...parsing import Parsing
 from ..base import Backend, check_image, parsing_left_to_right
-from ..mediapipe.detect import Detector, PosePerson
-from ..mediapipe.persons import detect_persons, resize_for_work
+from ...persons.pose import Detector, PosePerson, body_scale
+from ...persons.pose_finder import detect_persons, resize_for_work
 from ...train.targets import FLIP_LUT
+from ...persons import FINDERS, YoloxDetector
+from ...persons.yolox import SCORE_THRESHOLD
+from .compose import compose_boxes, softmax
 from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image, warp_mask
 from .weights import card, verified_weights
 
@@ -72,6 +82,14 @@ with and without ``--crowd``; docs/training-log.md, run 5): from 0 to 0.4, CCP v
 66.7 -> 67.5 %, person IoU 92.9 -> 94.1 %; synthetic group photos part mIoU 47.3 -> 48.1 %, person IoU
 85.0 -> 86.5 %, APr@0.5 79.3 -> 80.4 %; crowds person IoU 76.1 -> 77.6 %, APr_vol 40.2 -> 42.1 %.
 0.4 was the best value on every one of these but APr (0.5-0.6: +1.8 on groups, +0.3 on crowds)."""
+
+CROP_MARGIN = 1.15
+"""Enlargement of a YOLOX box around its centre for the network crop (``persons="yolox"``); chosen on
+``cihp_val`` beside CCP validation (``bench/crowds_val.py``; docs/backend-lite.md)."""
+
+PERSON_ALPHA = "selfie"
+MIN_RELATIVE_HEIGHT = 0.0
+"""Detections whose box is less tall than this fraction of the tallest box are dropped (0: none)."""
 
 LANDMARK_SLACK = 0.05
 """Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
@@ -117,17 +135,10 @@ def person_box(p: PosePerson, hw: tuple[int, int]) -> tuple[float, float, float,
     return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(-1, keepdims=True)
-    np.exp(x, out=x)
-    x /= x.sum(-1, keepdims=True)
-    return x
-
-
 def _skeleton_weight(lm: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """``exp(-d / (SKELETON_TAU x body scale))`` over ``box``, ``d`` = distance (pixels) to the person's
     drawn skeleton; ``(y2 - y1, x2 - x1)`` float32 in (0, 1]."""
-    from ..mediapipe.geometry import body_scale, draw_skeleton, face_polygon_from_pose
+    from ..mediapipe.geometry import draw_skeleton, face_polygon_from_pose
 
     x1, y1, x2, y2 = box
     bones = draw_skeleton(lm, face_polygon_from_pose(lm), (y2 - y1, x2 - x1), (x1, y1))
@@ -141,7 +152,8 @@ class LiteBackend(Backend):
     """Multi-person human parsing with our EfficientNet-Lite0 part network (ONNX Runtime, CPU).
 
     Offline: the network ships inside the package (Apache-2.0 weights, SHA-256 checked at load);
-    persons come from the MediaPipe models inside the mediapipe wheel. Label set ``cihp-bag``: the 20
+    persons come from YOLOX-Nano, shipped too (Apache-2.0, :mod:`humanparse.persons`), or with
+    ``persons="pose"`` from the MediaPipe models inside the mediapipe wheel. Label set ``cihp-bag``: the 20
     CIHP classes (same ids) plus ``bag`` (20), carried bags being part of the person; the label set
     follows the network's output channels (20 -> ``cihp``, 21 -> ``cihp-bag``).
 
@@ -150,13 +162,17 @@ class LiteBackend(Backend):
         weights: another ONNX file of the same network (e.g. from ``humanparse train``); default the shipped one.
         work_size / min_size: long side of the working copy for detection and pasting (default 1024 / 256).
         num_threads: ONNX Runtime intra-op threads (default: the CPU count, at most 4).
-        use_windows / face_mesh: detection options, as in the ``mediapipe`` backend.
+        persons: ``"yolox"`` (default: YOLOX-Nano boxes, top-down) or ``"pose"`` (the previous release's
+            MediaPipe pose passes and pose-mask composition, kept for comparison).
+        score_threshold: YOLOX person score threshold in [0, 1) (default :data:`humanparse.persons.yolox.SCORE_THRESHOLD`).
+        use_windows / face_mesh: ``persons="pose"`` detection options, as in the ``mediapipe`` backend.
         flip: also run each crop mirrored and average the logits (left/right classes swapped back):
             test-time augmentation, twice the network's cost (~40 ms more per person).
     Raises:
         WeightsNotFoundError / ChecksumMismatchError: the ONNX file is missing or its digest differs.
         ValueError: the network's output channels match no label set (20 or 21), or it takes other
-            than 3 (RGB) or 4 (RGB + person mask) input channels.
+            than 3 (RGB) or 4 (RGB + person mask, only with ``persons="pose"``) input channels; an
+            unknown ``persons`` or a ``score_threshold`` outside [0, 1).
     Thread safety: one instance may be shared by threads (detection and inference are serialised).
     """
 
@@ -165,17 +181,24 @@ class LiteBackend(Backend):
 
     def __init__(self, max_persons: int = MAX_PERSONS, weights: str | Path | None = None,
                  work_size: int = WORK_SIZE, min_size: int = MIN_SIZE, num_threads: int | None = None,
-                 use_windows: bool = True, face_mesh: bool = True, flip: bool = False, **options) -> None:
+                 use_windows: bool = True, face_mesh: bool = True, flip: bool = False, persons: str = "yolox",
+                 score_threshold: float | None = None, **options) -> None:
         super().__init__(max_persons=max_persons, **options)
         if work_size < 64 or min_size < 32 or min_size > work_size:
             raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
+        if persons not in FINDERS:
+            raise ValueError(f"persons must be one of {', '.join(FINDERS)}, got {persons!r}")
+        threshold = SCORE_THRESHOLD if score_threshold is None else float(score_threshold)
+        if not 0.0 <= threshold < 1.0:
+            raise ValueError(f"score_threshold must be in [0, 1), got {threshold}")
         import onnxruntime as ort
 
         path = verified_weights(weights)
         self.work_size, self.min_size = int(work_size), int(min_size)
         self.use_windows, self.face_mesh, self.flip = bool(use_windows), bool(face_mesh), bool(flip)
+        self.persons, self.score_threshold = persons, threshold
         self.options.update(weights=str(path), work_size=work_size, use_windows=use_windows, face_mesh=face_mesh,
-                            flip=self.flip)
+                            flip=self.flip, persons=persons, score_threshold=threshold)
         so = ort_session_options()
         so.intra_op_num_threads = int(num_threads or min(4, os.cpu_count() or 1))
         so.inter_op_num_threads = 1
@@ -191,12 +214,16 @@ class LiteBackend(Backend):
                              f"{', '.join(f'{k} ({v})' for k, v in OUTPUT_LABEL_SETS.items())}")
         self.label_set, self._channels = OUTPUT_LABEL_SETS[channels], int(channels)
         self._card = card(path)
+        if self.input_channels == 4 and persons != "pose":
+            raise ValueError(f"{path}: a mask-input network needs the pose masks of persons='pose'")
         self._lock = threading.Lock()
-        self._detector = pose_detector(self.max_persons)
+        self._detector = pose_detector(self.max_persons) if persons == "pose" else None
+        self._yolox = YoloxDetector(threshold, num_threads=num_threads) if persons == "yolox" else None
 
     def close(self) -> None:
-        """Release the MediaPipe landmarkers (the ONNX session is freed with the object)."""
-        self._detector.close()
+        """Release the MediaPipe landmarkers (the ONNX sessions are freed with the object)."""
+        if self._detector is not None:
+            self._detector.close()
 
     def info(self) -> dict:
         d = super().info()
@@ -237,10 +264,51 @@ class LiteBackend(Backend):
         image = check_image(image)
         h, w = image.shape[:2]
         work, s = resize_for_work(image, self.work_size, self.min_size)
+        if self._yolox is not None:
+            labels, inst, scores = self._predict_boxes(work)
+        else:
+            labels, inst, scores = self._predict_poses(work)
+        if labels is None:
+            return Parsing.empty(h, w, self.label_set)
+        if s != 1.0:
+            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+            inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
+        if not inst.any():
+            return Parsing.empty(h, w, self.label_set)
+        return parsing_left_to_right(labels, inst, scores, self.label_set)
+
+    def _predict_boxes(self, work: np.ndarray):
+        """Label map, instance map and scores on the working copy from YOLOX boxes (or Nones)."""
+        dets = self._yolox.detect(work, self.max_persons)
+        if dets and MIN_RELATIVE_HEIGHT > 0:
+            tallest = max(d.box[3] - d.box[1] for d in dets)
+            dets = [d for d in dets if d.box[3] - d.box[1] >= MIN_RELATIVE_HEIGHT * tallest]
+        if not dets:
+            return None, None, None
+        mats = [crop_matrix(d.box, margin=CROP_MARGIN) for d in dets]
+        logits = self.logits(np.stack([warp_image(work, m) for m in mats]))
+        alphas = None
+        from . import compose as C
+        if C.ALPHA_BLEND > 0 and PERSON_ALPHA == "selfie":
+            if getattr(self, "_seg", None) is None:
+                from ...persons.segmenter import PersonSegmenter
+                self._seg = PersonSegmenter("general")
+            alphas = [self._seg(work)] * len(dets)
+        elif C.ALPHA_BLEND > 0 and PERSON_ALPHA == "pose":
+            if getattr(self, "_pose", None) is None:
+                self._pose = pose_detector(1)
+            from ...persons.pose_finder import poses_in_boxes
+            zero = np.zeros(work.shape[:2], np.float32)
+            alphas = [zero if p is None else p.mask for p in poses_in_boxes(self._pose, work, [d.box for d in dets])]
+        labels, inst = compose_boxes(work.shape[:2], logits, mats, [d.box for d in dets], alphas=alphas)
+        return labels, inst, [d.score for d in dets]
+
+    def _predict_poses(self, work: np.ndarray):
+        """The previous release's path (``persons="pose"``): label map, instance map and scores (or Nones)."""
         persons = detect_persons(self._detector, work, self.max_persons, self.use_windows, self.face_mesh)
         framed = [(p, b) for p in persons if (b := person_box(p, work.shape[:2])) is not None]
         if not framed:
-            return Parsing.empty(h, w, self.label_set)
+            return None, None, None
         mats = [crop_matrix(b, margin=BOX_MARGIN) for _, b in framed]
         crops = [warp_image(work, m) for m in mats]
         if self.input_channels == 4:
@@ -248,12 +316,7 @@ class LiteBackend(Backend):
         logits = self.logits(np.stack(crops))
         labels, inst = self.compose(work.shape[:2], logits, mats, [p.mask for p, _ in framed],
                                     [p.landmarks for p, _ in framed])
-        if s != 1.0:
-            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
-            inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
-        if not inst.any():
-            return Parsing.empty(h, w, self.label_set)
-        return parsing_left_to_right(labels, inst, [p.score for p, _ in framed], self.label_set)
+        return labels, inst, [p.score for p, _ in framed]
 
     @staticmethod
     def compose(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray],
@@ -280,7 +343,7 @@ class LiteBackend(Backend):
                 continue
             planes = lg.transpose(1, 2, 0)
             # P(person) at the network's resolution, then bilinear; a 21st plane marks the crop's extent
-            fg = 1.0 - _softmax(planes.copy())[..., :1]
+            fg = 1.0 - softmax(planes.copy())[..., :1]
             extra = np.concatenate([fg, np.ones_like(fg)], -1)
             fg, inside = np.moveaxis(unwarp(extra, m, box), -1, 0)
             part = (unwarp(planes[..., 1:], m, box).argmax(-1) + 1).astype(np.uint8)

@@ -1,7 +1,10 @@
-"""The offline default backend: :class:`MediaPipeBackend`.
+"""The rule-based backend: :class:`MediaPipeBackend` (the default before ``lite``, kept for comparison).
 
 Pipeline (all on a working copy of the image whose longest side is at most ``work_size``):
-1. :func:`.detect.find_persons` - PoseLandmarker: 33 landmarks + a segmentation mask per person.
+1. Persons (:mod:`humanparse.persons`): YOLOX-Nano boxes, then MediaPipe's PoseLandmarker on each box's
+   crop (:func:`humanparse.persons.pose_finder.poses_in_boxes`): 33 landmarks + a segmentation mask per
+   person. ``persons="pose"``: the previous finder, pose passes over the whole photo
+   (:func:`humanparse.persons.pose.find_persons`).
 2. Per person: face mesh on an upscaled head crop (MediaPipe Face Mesh) or a pose-based face ellipse;
    a skin-colour model fitted on the face's cheeks and nose (:mod:`.skin`); skeleton regions
    (:mod:`.geometry`).
@@ -21,11 +24,13 @@ import numpy as np
 
 from ...parsing import Parsing
 from ..base import Backend, check_image, parsing_left_to_right
-from . import detect as L
-from .detect import Detector, PosePerson
-from .geometry import FACE_CORE, FACE_OVAL, body_scale, draw_skeleton, face_polygon_from_pose, nearest_region
+from ...persons import FINDERS, YoloxDetector
+from ...persons.yolox import SCORE_THRESHOLD
+from ...persons import pose as L
+from ...persons.pose import Detector, PosePerson, body_scale
+from ...persons.pose_finder import detect_persons, face_mesh_on_head, poses_in_boxes, resize_for_work
+from .geometry import FACE_CORE, FACE_OVAL, draw_skeleton, face_polygon_from_pose, nearest_region
 from .labeling import label_person
-from .persons import detect_persons, face_mesh_on_head, resize_for_work
 from .skin import SkinModel
 
 MAX_BONE_DIST = 0.9
@@ -72,7 +77,9 @@ class MediaPipeBackend(Backend):
         min_pose_detection_confidence: pose detector threshold (default 0.3).
         use_windows: also detect on square windows of wide/tall images (default True).
         face_mesh: refine faces with MediaPipe Face Mesh on head crops (default True); also used to
-            confirm people found in the painted-out detection pass.
+            confirm people found in the painted-out detection pass of ``persons="pose"``.
+        persons: ``"yolox"`` (default: YOLOX boxes, a pose per box) or ``"pose"`` (the previous finder).
+        score_threshold: YOLOX person score threshold in [0, 1) (default :data:`humanparse.persons.yolox.SCORE_THRESHOLD`).
     Thread safety: one instance may be shared by threads; MediaPipe calls are serialised by a lock.
     """
 
@@ -81,8 +88,12 @@ class MediaPipeBackend(Backend):
 
     def __init__(self, max_persons: int = 10, work_size: int = 1024, min_size: int = 256,
                  min_pose_detection_confidence: float = 0.3, use_windows: bool = True,
-                 face_mesh: bool = True, **options) -> None:
+                 face_mesh: bool = True, persons: str = "yolox", score_threshold: float | None = None,
+                 **options) -> None:
         super().__init__(max_persons=max_persons, **options)
+        if persons not in FINDERS:
+            raise ValueError(f"persons must be one of {', '.join(FINDERS)}, got {persons!r}")
+        threshold = SCORE_THRESHOLD if score_threshold is None else float(score_threshold)
         if work_size < 64 or min_size < 32 or min_size > work_size:
             raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
         if not 0.0 < min_pose_detection_confidence < 1.0:
@@ -90,7 +101,10 @@ class MediaPipeBackend(Backend):
         self.work_size, self.min_size = int(work_size), int(min_size)
         self.use_windows, self.face_mesh = bool(use_windows), bool(face_mesh)
         self.options.update(work_size=work_size, min_pose_detection_confidence=min_pose_detection_confidence,
-                            use_windows=use_windows, face_mesh=face_mesh)
+                            use_windows=use_windows, face_mesh=face_mesh, persons=persons,
+                            score_threshold=threshold)
+        self.persons = persons
+        self._yolox = YoloxDetector(threshold) if persons == "yolox" else None
         self._detector = Detector(num_poses=max(self.max_persons + 2, 4),
                                   min_pose_detection_confidence=min_pose_detection_confidence)
 
@@ -108,7 +122,15 @@ class MediaPipeBackend(Backend):
         image = check_image(image)
         h, w = image.shape[:2]
         work, s = resize_for_work(image, self.work_size, self.min_size)
-        persons = detect_persons(self._detector, work, self.max_persons, self.use_windows, self.face_mesh)
+        if self._yolox is not None:
+            dets = self._yolox.detect(work, self.max_persons)
+            persons = []
+            for d, p in zip(dets, poses_in_boxes(self._detector, work, [d.box for d in dets])):
+                if p is not None:
+                    p.score = d.score
+                    persons.append(p)
+        else:
+            persons = detect_persons(self._detector, work, self.max_persons, self.use_windows, self.face_mesh)
         items = [it for it in (self._prepare(work, p) for p in persons) if it is not None]
         if not items:
             return Parsing.empty(h, w, self.label_set)

@@ -14,7 +14,8 @@ from enum import IntEnum
 import cv2
 import numpy as np
 
-from . import detect as L
+from ...persons import pose as L
+from ...persons.pose import body_scale
 
 
 class Region(IntEnum):
@@ -69,32 +70,6 @@ drawn (MediaPipe guesses hidden legs)."""
 
 MIN_PRESENCE = 0.3
 """Landmarks with presence below this (mostly outside the frame) draw no bone."""
-
-
-def body_scale(lm: np.ndarray) -> float:
-    """A person's size in pixels: the largest of shoulder width, torso length and 3x ear distance.
-
-    Args:
-        lm: ``(33, 4)`` landmarks (x, y pixels, visibility, presence).
-    """
-    p = lm[:, :2]
-    torso = np.linalg.norm((p[L.L_SHOULDER] + p[L.R_SHOULDER]) / 2 - (p[L.L_HIP] + p[L.R_HIP]) / 2)
-    return float(max(np.linalg.norm(p[L.L_SHOULDER] - p[L.R_SHOULDER]), torso,
-                     3 * np.linalg.norm(p[L.L_EAR] - p[L.R_EAR]), 4.0))
-
-
-def head_box(lm: np.ndarray, margin: float = 2.4) -> tuple[float, float, float]:
-    """Square around the head for the face landmarker: ``(cx, cy, side)`` in pixels.
-
-    Face width is estimated as the largest of ear distance, 2.2x eye distance and 0.45x shoulder width
-    (works for frontal and profile heads); ``side = margin * face width``.
-    """
-    p = lm[:, :2]
-    head = p[list(L.HEAD)]
-    cx, cy = head.mean(0)
-    width = max(np.linalg.norm(p[L.L_EAR] - p[L.R_EAR]), 2.2 * np.linalg.norm(p[L.L_EYE] - p[L.R_EYE]),
-                0.45 * np.linalg.norm(p[L.L_SHOULDER] - p[L.R_SHOULDER]), 4.0)
-    return float(cx), float(cy), float(margin * width)
 
 
 def face_polygon_from_pose(lm: np.ndarray) -> np.ndarray:

@@ -24,8 +24,9 @@ import cv2
 import numpy as np
 
 from ...labels import get_label_set
-from . import detect as L
-from .geometry import MIN_LEG, Region, body_scale, forearm_distance
+from ...persons import pose as L
+from ...persons.pose import body_scale
+from .geometry import MIN_LEG, Region, forearm_distance
 from .skin import SkinModel, lab, mean_lab
 
 CIHP = get_label_set("cihp")

@@ -1,7 +1,7 @@
 """Person / background alpha from MediaPipe's selfie segmenter, the fastest person model we ship.
 
 The model files come inside the ``mediapipe==0.10.21`` wheel (``mediapipe/modules/selfie_segmentation/``,
-Apache-2.0), found the same way as the backend's bundled models (:func:`humanparse.backends.mediapipe.assets.mediapipe_dir`):
+Apache-2.0), found the same way as the backend's bundled models (:func:`.mediapipe_assets.mediapipe_dir`):
 nothing is downloaded. ``landscape`` (144 x 256 input, the default) suits 16:9 camera frames and is the faster
 one; ``general`` takes 256 x 256. They run through the MediaPipe Tasks ``ImageSegmenter`` (TFLite, CPU); the
 frame is shrunk with OpenCV to at most :data:`WORK_SIDE` px before it is handed over and the confidence mask
@@ -37,7 +37,7 @@ def model_path(model: str = "landscape") -> Path:
         WeightsNotFoundError: the file is missing from the mediapipe installation.
         BackendUnavailableError: mediapipe is not installed.
     """
-    from ..backends.mediapipe.assets import mediapipe_dir
+    from .mediapipe_assets import mediapipe_dir
 
     if model not in MODELS:
         raise ValueError(f"unknown person model {model!r}; choose from {', '.join(MODELS)}")

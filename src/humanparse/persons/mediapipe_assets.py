@@ -20,8 +20,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import BackendUnavailableError, WeightsNotFoundError
-from ...paths import cache_dir
+from ..errors import BackendUnavailableError, WeightsNotFoundError
+from ..paths import cache_dir
 
 BUNDLE_VERSION = "1"
 """Bumped whenever the bundle recipe changes, so stale cached bundles are rebuilt."""

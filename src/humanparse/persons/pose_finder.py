@@ -1,7 +1,7 @@
 """Persons in a photo from MediaPipe: pose detection passes confirmed by a face mesh on the head.
 
-Shared by the ``mediapipe`` (rule-based) and ``lite`` (trained network) backends, so both find the
-same people.
+Used by the ``mediapipe`` (rule-based) backend and by the ``lite`` backend's ``persons="pose"`` path
+(the previous release's person finder), so both find the same people.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import detect as L
-from .detect import Detector, PosePerson, find_persons
-from .geometry import head_box
+from . import pose as L
+from .pose import Detector, PosePerson, find_persons, head_box
 
 FACE_CROP = 256
 """Side in pixels the head crop is resized to before the face landmarker (its detector wants faces
@@ -81,3 +80,52 @@ def resize_for_work(image: np.ndarray, work_size: int, min_size: int) -> tuple[n
         return image, 1.0
     size = (max(1, round(w * s)), max(1, round(h * s)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR), s
+
+
+BOX_CONTEXT = 1.3
+"""A detector box is enlarged this much around its centre before the pose landmarker sees it (the
+landmarker wants the whole body with some room around it)."""
+
+
+def poses_in_boxes(detector: Detector, work: np.ndarray, boxes: list[tuple[float, float, float, float]],
+                   context: float = BOX_CONTEXT) -> list[PosePerson | None]:
+    """One MediaPipe pose per detector box, found on the box's own crop (a single-person model at its best).
+
+    Args:
+        detector: the landmarkers (:class:`.pose.Detector`).
+        work: ``(H, W, 3)`` uint8 RGB photo.
+        boxes: ``(x1, y1, x2, y2)`` person boxes in ``work`` pixels (e.g. :class:`.yolox.YoloxDetector`'s).
+        context: enlargement of each box around its centre for the crop (:data:`BOX_CONTEXT`).
+    Returns:
+        per box, the pose whose mask lies most inside the box (landmarks in ``work`` pixels, mask over
+        the whole photo, zero outside the crop), or None when the landmarker finds nobody there.
+    """
+    H, W = work.shape[:2]
+    out: list[PosePerson | None] = []
+    for bx1, by1, bx2, by2 in boxes:
+        cx, cy = (bx1 + bx2) / 2, (by1 + by2) / 2
+        hw, hh = (bx2 - bx1) * context / 2, (by2 - by1) * context / 2
+        x1, y1 = max(0, int(cx - hw)), max(0, int(cy - hh))
+        x2, y2 = min(W, int(np.ceil(cx + hw))), min(H, int(np.ceil(cy + hh)))
+        if x2 - x1 < 8 or y2 - y1 < 8:
+            out.append(None)
+            continue
+        found = detector.poses(np.ascontiguousarray(work[y1:y2, x1:x2]))
+        if not found:
+            out.append(None)
+            continue
+        ix1, iy1 = int(bx1) - x1, int(by1) - y1
+        ix2, iy2 = int(np.ceil(bx2)) - x1, int(np.ceil(by2)) - y1
+
+        def inside(p: PosePerson) -> float:
+            m = p.mask > 0.5
+            return float(m[max(iy1, 0):iy2, max(ix1, 0):ix2].sum()) / max(float(m.sum()), 1.0) * float(m.sum()) ** 0.5
+
+        best = max(found, key=inside)
+        best.landmarks[:, 0] += x1
+        best.landmarks[:, 1] += y1
+        full = np.zeros((H, W), np.float32)
+        full[y1:y2, x1:x2] = best.mask
+        best.mask = full
+        out.append(best)
+    return out

@@ -1,4 +1,4 @@
-"""Run MediaPipe's PoseLandmarker (per-person landmarks + masks) and Face Mesh (468 face points).
+"""MediaPipe person finding: run MediaPipe's PoseLandmarker (per-person landmarks + masks) and Face Mesh (468 face points).
 
 The pose landmarker is the Tasks API in IMAGE mode (bundle from :mod:`.assets`). Faces use the legacy
 ``mediapipe.solutions.face_mesh`` graph in static-image mode, which runs the wheel's
@@ -18,8 +18,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ...logs import native_stderr_quieted
-from .assets import bundle_path
+from ..logs import native_stderr_quieted
+from .mediapipe_assets import bundle_path
 
 # Pose landmark indices (BlazePose 33-point topology; MediaPipe "left" = the person's own left).
 NOSE, L_EYE, R_EYE, L_EAR, R_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8, 9, 10
@@ -125,6 +125,33 @@ class Detector:
         with self._lock:
             self._pose.close()
             self._face.close()
+
+
+def body_scale(lm: np.ndarray) -> float:
+    """A person's size in pixels: the largest of shoulder width, torso length and 3x ear distance.
+
+    Args:
+        lm: ``(33, 4)`` landmarks (x, y pixels, visibility, presence).
+    """
+    p = lm[:, :2]
+    torso = np.linalg.norm((p[L_SHOULDER] + p[R_SHOULDER]) / 2 - (p[L_HIP] + p[R_HIP]) / 2)
+    return float(max(np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]), torso,
+                     3 * np.linalg.norm(p[L_EAR] - p[R_EAR]), 4.0))
+
+
+def head_box(lm: np.ndarray, margin: float = 2.4) -> tuple[float, float, float]:
+    """Square around the head for the face landmarker: ``(cx, cy, side)`` in pixels.
+
+    Face width is estimated as the largest of ear distance, 2.2x eye distance and 0.45x shoulder width
+    (works for frontal and profile heads); ``side = margin * face width``.
+    """
+    p = lm[:, :2]
+    head = p[list(HEAD)]
+    cx, cy = head.mean(0)
+    width = max(np.linalg.norm(p[L_EAR] - p[R_EAR]), 2.2 * np.linalg.norm(p[L_EYE] - p[R_EYE]),
+                0.45 * np.linalg.norm(p[L_SHOULDER] - p[R_SHOULDER]), 4.0)
+    return float(cx), float(cy), float(margin * width)
+
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Top-down composition for detector boxes: per-person logits pasted back, every pixel given one owner.
+
+Each detected person's crop logits (:mod:`.crops`) are warped back onto the photo. A pixel can belong
+only to a person whose box (enlarged by :data:`BOX_SLACK`) holds it; among those it goes to the person
+maximising ``P(person) x centre prior``, where ``P(person)`` is 1 - that person's network background
+probability and the prior ``exp(-(u^2 + v^2) / (2 CENTRE_SIGMA^2))``, ``(u, v)`` the pixel's offset from the
+box centre in box widths and heights, favours the person whose crop is centred on it (two people
+overlapping in a crowd both see the pixel as "person"; the network was trained to segment the person
+its crop is framed on, so the better-centred crop is the better judge). The pixel is foreground when
+its owner's ``P(person)`` exceeds 0.5, and its class is the owner's arg-max over the part classes.
+No pixel is owned twice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .crops import INPUT_HW, paste_box, unwarp
+
+CENTRE_SIGMA = 0.5
+"""Width of the centre prior, in box sides (see module doc); chosen on ``cihp_val`` (docs/backend-lite.md)."""
+
+BOX_SLACK = 1.1
+"""A person may own pixels only inside its detector box enlarged by this factor around its centre
+(detector boxes are tight; hair and hands reach a little past them); chosen on ``cihp_val``."""
+
+
+ALPHA_BLEND = 0.0
+"""Weight of a second person alpha (the selfie segmenter's over the whole photo, or each person's pose
+mask) in the foreground decision: a pixel is foreground when ``(1 - ALPHA_BLEND) x P(person) +
+ALPHA_BLEND x alpha > 0.5`` (0: the network alone)."""
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Softmax of float32 logits along ``axis`` (a new array)."""
+    x = x - x.max(axis, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis, keepdims=True)
+    return x
+
+
+def centre_prior(box: tuple[float, float, float, float], region: tuple[int, int, int, int],
+                 sigma: float) -> np.ndarray:
+    """``exp(-(u^2 + v^2) / (2 sigma^2))`` over ``region`` ``(x1, y1, x2, y2)``, ``(u, v)`` the offset of
+    each pixel centre from ``box``'s centre in box widths / heights; ``(y2 - y1, x2 - x1)`` float32 in (0, 1]."""
+    bx1, by1, bx2, by2 = box
+    x1, y1, x2, y2 = region
+    u = ((np.arange(x1, x2, dtype=np.float32) + 0.5) - (bx1 + bx2) / 2) / max(bx2 - bx1, 1.0)
+    v = ((np.arange(y1, y2, dtype=np.float32) + 0.5) - (by1 + by2) / 2) / max(by2 - by1, 1.0)
+    k = np.float32(-0.5 / sigma ** 2)
+    return np.exp(k * v[:, None] ** 2) * np.exp(k * u[None, :] ** 2)
+
+
+def slack_region(box: tuple[float, float, float, float], slack: float,
+                 hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``box`` enlarged ``slack`` times around its centre, rounded outwards to whole pixels and clipped."""
+    x1, y1, x2, y2 = box
+    cx, cy, hw_, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * slack / 2, (y2 - y1) * slack / 2
+    H, W = hw
+    return (max(0, int(np.floor(cx - hw_))), max(0, int(np.floor(cy - hh))),
+            min(W, int(np.ceil(cx + hw_))), min(H, int(np.ceil(cy + hh))))
+
+
+def compose_boxes(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray],
+                  boxes: list[tuple[float, float, float, float]], sigma: float | None = None,
+                  slack: float | None = None, alphas: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Label and instance maps from per-person crop logits (module doc).
+
+    Args:
+        hw: photo ``(H, W)``.
+        logits: ``(N, C, h, w)`` float32 network outputs of the N crops (channel 0 = background).
+        mats: the N crop matrices (photo -> crop, :func:`.crops.crop_matrix`).
+        boxes: the N detector boxes ``(x1, y1, x2, y2)`` in photo pixels.
+        sigma / slack: :data:`CENTRE_SIGMA` / :data:`BOX_SLACK` (None: the module's values).
+        alphas: per person an ``(H, W)`` float32 0..1 person alpha (the same array may serve every
+            person), mixed into the foreground decision with weight :data:`ALPHA_BLEND`; None: the
+            network alone.
+    Returns:
+        ``(labels (H, W) uint8 class ids, instances (H, W) uint16)``: person ``k`` is ``boxes[k - 1]``;
+        0 where no person is foreground. A person may own no pixel at all.
+    """
+    sigma = CENTRE_SIGMA if sigma is None else sigma
+    slack = BOX_SLACK if slack is None else slack
+    H, W = hw
+    best = np.zeros((H, W), np.float32)
+    owner = np.zeros((H, W), np.uint16)
+    labels = np.zeros((H, W), np.uint8)
+    for k, (lg, m, box) in enumerate(zip(logits, mats, boxes), start=1):
+        cx1, cy1, cx2, cy2 = paste_box(m, INPUT_HW, hw)
+        sx1, sy1, sx2, sy2 = slack_region(box, slack, hw)
+        region = x1, y1, x2, y2 = max(cx1, sx1), max(cy1, sy1), min(cx2, sx2), min(cy2, sy2)
+        if x2 <= x1 or y2 <= y1:
+            continue
+        planes = lg.transpose(1, 2, 0)
+        fg = 1.0 - softmax(planes.copy())[..., :1]
+        fg, inside = np.moveaxis(unwarp(np.concatenate([fg, np.ones_like(fg)], -1), m, region), -1, 0)
+        part = (unwarp(planes[..., 1:], m, region).argmax(-1) + 1).astype(np.uint8)
+        score = fg * centre_prior(box, region, sigma)
+        win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
+        best[y1:y2, x1:x2][win] = score[win]
+        owner[y1:y2, x1:x2][win] = k
+        keep = fg[win]
+        if alphas is not None and ALPHA_BLEND > 0:
+            keep = (1 - ALPHA_BLEND) * keep + ALPHA_BLEND * alphas[k - 1][y1:y2, x1:x2][win]
+        labels[y1:y2, x1:x2][win] = np.where(keep > 0.5, part[win], 0)
+    owner[labels == 0] = 0
+    return labels, owner
