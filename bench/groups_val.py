@@ -14,8 +14,9 @@ high, overlapping 20-70 %, sizes 0.5-1.0 (closer to group photos of small, occlu
 ``--taus`` compares :data:`lite.SKELETON_TAU` values, ``--margins`` :data:`lite.BOX_MARGIN` values; ``--peer mediapipe`` also scores the rule-based
 backend on the same scenes. With ``--ccp-val`` also coarse mIoU (face folded into skin) and
 person IoU of the whole backend on the 101 CCP validation photos (as ``humanparse eval --split val``
-computes them). This is where the backend's composition was chosen
-(docs/training-log.md); the test split, multi_person and lip_samples are never read here.
+computes them). This is where the pose path's composition was chosen (docs/training-log.md,
+runs 3-7); the YOLOX path of today's default is chosen on real crowd photos instead
+(``bench/crowds_val.py``, docs/backend-lite.md); the test split, multi_person and lip_samples are never read here.
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ def main() -> None:
     ap.add_argument("--ccp-val", action="store_true", help="also score the CCP validation photos (coarse)")
     ap.add_argument("--crowd", action="store_true", help="denser scenes: 4-7 people, smaller, more overlap")
     ap.add_argument("--peer", default="", help="also score this backend (e.g. mediapipe) on the same scenes")
+    ap.add_argument("--persons", default="pose", choices=["pose", "yolox"],
+                    help="person finder of the lite backend (default pose: the constants swept here belong to "
+                         "the previous release's pose path; the YOLOX path is chosen on cihp_val, bench/crowds_val.py)")
     args = ap.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -131,7 +135,7 @@ def main() -> None:
               f"APr@0.5 {m['apr50']:.1f} %  APr_vol {m['apr_vol']:.1f} %", flush=True)
         peer.close()
     for flip in args.flip.split(","):
-        b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)))
+        b = lite.LiteBackend(weights=args.weights, flip=bool(int(flip)), persons=args.persons)
         for floor, power, tau, margin, blend in itertools.product(
                 args.floors.split(","), args.powers.split(","), args.taus.split(","), args.margins.split(","),
                 args.blends.split(",")):

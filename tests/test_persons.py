@@ -266,3 +266,25 @@ def test_a_person_cut_by_a_tile_edge_comes_back_whole(detector, astronaut, x):
     photo, pasted = _small_person_in_a_wide_photo(astronaut, x)   # e.g. tile (0, 0, 400, 400) cuts it at x 400
     found = [d for d in detector.detect(photo) if _iou(d.box, pasted) > 0.1]
     assert len(found) == 1 and _iou(found[0].box, pasted) > 0.8
+
+
+def test_a_pose_per_detector_box_sits_in_its_box(detector, two_person_photo):
+    """poses_in_boxes runs the single-person pose landmarker on each box's crop: one pose per box, its
+    nose inside that box, its mask in photo coordinates and mostly inside the box."""
+    from humanparse.persons import pose as L
+    from humanparse.persons.pose_finder import poses_in_boxes
+
+    boxes = [d.box for d in detector.detect(two_person_photo)]
+    pd = L.Detector(num_poses=2)
+    try:
+        poses = poses_in_boxes(pd, two_person_photo, boxes)
+    finally:
+        pd.close()
+    assert len(poses) == len(boxes) == 2
+    for (x1, y1, x2, y2), p in zip(boxes, poses):
+        assert p is not None and p.mask.shape == two_person_photo.shape[:2]
+        nx, ny = p.landmarks[L.NOSE, :2]
+        assert x1 <= nx <= x2 and y1 <= ny <= y2
+        m = p.mask > 0.5
+        inside = m[int(y1):int(y2) + 1, int(x1):int(x2) + 1].sum()
+        assert inside > 0.8 * m.sum() > 0
