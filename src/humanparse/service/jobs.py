@@ -205,8 +205,8 @@ def cutout_job(data: bytes, max_pixels: int, limit: PersonLimit, parts: str | No
         image, parsing, timings = _decode_and_parse(backend, data, max_pixels, limit, label_set)
         t0 = time.perf_counter()
         try:
-            # The outline against the background is matted; boundaries between kept and removed
-            # parts of one person stay hard (see compose.selection_alpha).
+            # Opaque inside; the outline against the background is matted, boundaries between kept and
+            # removed parts of one person get a narrow feather (see compose.selection_alpha).
             alpha = compose.selection_alpha(image, parsing, keep=parts, person=person, method=matting)
         except KeyError as e:
             raise InvalidInputError(str(e.args[0]) if e.args else str(e), code="invalid_parameter") from None
