@@ -121,9 +121,12 @@ def test_missing_person_and_never_overwrite_inputs(tmp_path, astronaut):
     Image.fromarray(astronaut).save(d / "x.png")
     Image.fromarray(astronaut[::2, ::2]).save(d / "x_cutout.png")      # looks like an output of x.png
     before = (d / "x_cutout.png").read_bytes()
-    result, err = run(d, "-o", d)                                       # the folder: both files are inputs
+    result, err = run(d / "x.png", d / "x_cutout.png", "-o", d)        # both files are inputs
     assert result.exit_code == 1 and "overwrite an input" in err and "x.png" in err
     assert (d / "x_cutout_cutout.png").exists()                          # the other input was processed
+    assert (d / "x_cutout.png").read_bytes() == before
+    result, err = run(d, "-o", d)                                       # the folder as its own output folder
+    assert result.exit_code == 2 and "is the input folder" in err
     assert (d / "x_cutout.png").read_bytes() == before
     result, err = run(d / "x.png", "-o", tmp_path / "out", "--person", "5")
     assert result.exit_code == 1 and "no person 5" in err

@@ -75,7 +75,7 @@ def cutout_command(
         persons = person_ids(person)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--person") from None
-    files = input_files(paths)
+    files = input_files(paths, out)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model,
                                                      **detect_option(backend, detect_threshold)))
     chosen = {}

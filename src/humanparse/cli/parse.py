@@ -38,7 +38,7 @@ def parse_command(
     if bad:
         raise typer.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}",
                                  param_hint="--format")
-    files = input_files(paths)
+    files = input_files(paths, out)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime,
                                                           **flip_option(backend, flip),
                                                           **detect_option(backend, detect_threshold)))
