@@ -179,3 +179,23 @@ def test_layers_folder_is_replaced_whole_and_never_left_half_written(inputs, tmp
     assert result.exit_code == 1 and "disk full" in err
     assert (folder / "marker.txt").exists() and (folder / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_keep_a_part_nobody_has_warns_and_fails_unless_allowed(tmp_path, astronaut, fake_backend):
+    """Issue 22 item 8: ``--keep hat`` on a photo with no hat wrote a fully transparent PNG, rc 0, no word."""
+    src = tmp_path / "soccer.jpg"
+    Image.fromarray(astronaut).save(src)
+    out = tmp_path / "out"
+    result, err = run(src, "-o", out, "--keep", "hat", "-b", "fake", "-q")
+    assert result.exit_code == 1
+    assert f"no pixels of 'hat' in {src}" in " ".join(err.split())
+    result, err = run(src, "-o", out, "--keep", "hat", "--person", "1", "-b", "fake", "--allow-empty")
+    assert result.exit_code == 0, err
+    assert "no pixels of 'hat' of person 1" in " ".join(err.split())
+    assert (np.asarray(Image.open(out / "soccer_cutout.png"))[..., 3] == 0).all()
+    result, err = run(src, "-o", out, "--keep", "face", "-b", "fake", "-q")             # the fake person has a face
+    assert result.exit_code == 0 and "warning" not in err
+    black = tmp_path / "night.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(black)                         # nobody in it
+    result, err = run(black, "-o", out, "-b", "fake", "-q")
+    assert result.exit_code == 1 and "nobody found in" in err
