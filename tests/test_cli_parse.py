@@ -152,3 +152,22 @@ def test_output_path_that_is_a_file_or_cannot_be_made_is_one_usage_error(tmp_pat
     if Path("/proc").is_dir():
         r = runner.invoke(app, ["parse", str(tmp_path / "x.jpg"), "-o", "/proc/nope", "-b", "fake"])
         assert r.exit_code == 2 and "Errno" not in r.output and "cannot create the output folder" in r.output, r.output
+
+
+def test_json_timings_are_filled(tmp_path, fake_backend):
+    """Issue 22 item 8: the CLI's JSON had ``"timings": {}``; ``parse`` gives decode, inference and write
+    seconds, ``batch`` (whose outputs are the same from run to run and engine to engine) none."""
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(img)
+    for fmt, stages in (("labels,json", {"decode", "inference", "write"}), ("json", {"decode", "inference"})):
+        out = tmp_path / fmt.replace(",", "-")
+        r = runner.invoke(app, ["parse", str(img), "-o", str(out), "-b", "fake", "-f", fmt, "-q"])
+        assert r.exit_code == 0, r.output
+        timings = json.loads((out / "x.json").read_text())["timings"]
+        assert set(timings) == stages and all(isinstance(v, float) and 0 <= v < 60 for v in timings.values())
+    from humanparse.batch import plan_batch, run_local
+
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(tmp_path / "in" / "y.png")
+    run_local(plan_batch(tmp_path / "in", tmp_path / "batch", "labels,json"), fake_backend())
+    assert "timings" not in json.loads((tmp_path / "batch" / "y.json").read_text())    # byte-identical reruns

@@ -136,7 +136,7 @@ async def parse_image(
     headers = _headers(result, total, f"parsing_{fmt}.{'json' if fmt == 'json' else 'png'}")
     if fmt == "json":
         body = result.body
-        body["timings"] = {**body["timings"], "encode": round(result.timings.get("encode", 0.0), 4),
+        body["timings"] = {**body.get("timings", {}), "encode": round(result.timings.get("encode", 0.0), 4),
                            "total": round(total, 4)}
         return JSONResponse(body, headers=headers)
     return Response(result.body, media_type=result.media_type, headers=headers)
