@@ -562,3 +562,36 @@ def test_unknown_backend_fails_at_startup_and_in_the_cli():
     result = CliRunner().invoke(cli, ["serve", "--backend", "nope", "--port", "0"])
     assert result.exit_code == 2
     assert "unknown backend 'nope'" in result.output
+
+
+class _PathsBackend(FakeBackend):
+    """A backend whose description holds server paths, as m2fp's and segformer's do (weights, cache folder)."""
+
+    def info(self) -> dict:
+        return {**super().info(), "folder": self.options["weights"] + "/cache", "runtime": {"onnx": "~/.cache/x.onnx"}}
+
+
+def test_models_show_ids_sources_licences_and_no_server_paths(tmp_path):
+    """Issue 22 item 6: GET /v1/models showed absolute paths of the server's disk."""
+    secret = tmp_path / "secret-home" / "models" / "parser.pt"
+    with TestClient(create_app(backend=_PathsBackend(weights=str(secret)))) as c:
+        r = c.get("/v1/models")
+    assert r.status_code == 200
+    assert "secret-home" not in r.text and str(tmp_path) not in r.text and "~/" not in r.text, r.text
+    body = r.json()
+    assert body["active"]["options"]["weights"] == "parser.pt" and body["active"]["folder"] == "cache"
+    assert body["models"] and all(m["name"] and m["source"] and m["licence"] for m in body["models"])
+
+
+def test_openapi_and_docs_count_under_their_route_names():
+    """Issue 22 item 6: /openapi.json and /docs were counted as <unmatched> in /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with TestClient(create_app(backend=FakeBackend())) as c:
+        for path in ("/openapi.json", "/docs", "/redoc", "/nowhere"):
+            c.get(path)
+        text = c.get("/metrics").text
+    routes = {s.labels["route"]: s.labels["status"] for fam in text_string_to_metric_families(text)
+              for s in fam.samples if s.name == "humanparse_requests_total"}
+    assert {"/openapi.json", "/docs", "/redoc"} <= set(routes), routes
+    assert routes["<unmatched>"] == "404"                       # only the path no route serves

@@ -197,7 +197,8 @@ async def labels(request: Request):
 
 @router.get("/v1/models", response_model=ModelsResponse, summary="Backends and the loaded model", tags=["reference"])
 async def models(request: Request):
-    """The loaded backend, the registered backends, and the model catalogue with each model's cache status.
+    """The loaded backend, the registered backends, and the model catalogue with each model's id, source,
+    licence and cache status. No file-system paths of the server (weights, caches): file names only.
     Cheap: nothing is imported or hashed (heavy backends such as torch stay unloaded)."""
     pool = _pool(request)
     active = pool.backends[0]
@@ -212,8 +213,30 @@ async def models(request: Request):
         status, _ = cache_status(entry)
         catalogue.append({"name": entry.name, "backend": entry.backend, "label_set": entry.label_set,
                           "licence": entry.licence, "source": entry.source, "status": status})
-    return {"active": active.info(), "output_label_sets": _mappable_label_sets(active), "backends": backends,
-            "models": catalogue}
+    return {"active": without_paths(active.info()), "output_label_sets": _mappable_label_sets(active),
+            "backends": backends, "models": catalogue}
+
+
+def _is_path(value: str) -> bool:
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    return (PurePosixPath(value).is_absolute() or bool(PureWindowsPath(value).drive)
+            or value.startswith(("~", "./", "../", ".\\", "..\\")))
+
+
+def without_paths(value):
+    """``value`` (JSON-like) with every file-system path replaced by its last component: the REST API tells
+    which model runs (ids, file names, checksums, options), never where the server keeps it
+    (``/home/…/weights/…``, ``~/.cache/…``). ``humanparse models list`` on the server shows the paths."""
+    if isinstance(value, dict):
+        return {k: without_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_paths(v) for v in value]
+    if isinstance(value, str) and _is_path(value):
+        from pathlib import PureWindowsPath
+
+        return PureWindowsPath(value).name if "\\" in value else value.rstrip("/").rsplit("/", 1)[-1]
+    return value
 
 
 def _module_exists(backend: str) -> bool:
