@@ -595,3 +595,34 @@ def test_openapi_and_docs_count_under_their_route_names():
               for s in fam.samples if s.name == "humanparse_requests_total"}
     assert {"/openapi.json", "/docs", "/redoc"} <= set(routes), routes
     assert routes["<unmatched>"] == "404"                       # only the path no route serves
+
+
+def test_two_image_parts_are_a_422_naming_the_field(photo, photo_png):
+    """Issue 22 item 7: two ``image`` parts in one request were taken as "the last one wins"."""
+    other = png_bytes(photo[::-1].copy())
+    backend = FakeBackend()
+    with TestClient(create_app(backend=backend)) as c:
+        for path in ("/v1/parse", "/v1/cutout"):
+            r = c.post(path, files=[("image", ("a.png", photo_png, "image/png")), ("image", ("b.png", other, "image/png"))])
+            err = assert_error(r, 422, "invalid_parameter")
+            assert err["message"].startswith("image:") and "2 times" in err["message"], err
+        r = c.post("/v1/cutout", files=[("image", ("a.png", photo_png, "image/png")),
+                                        ("background_image", ("b.png", other, "image/png")),
+                                        ("background_image", ("c.png", other, "image/png"))])
+        assert assert_error(r, 422, "invalid_parameter")["message"].startswith("background_image:")
+        assert c.post("/v1/parse", files=upload(photo_png)).status_code == 200       # one image: fine
+    assert backend.calls == 1
+
+
+def test_truncated_background_image_is_a_422_naming_it_before_inference(photo_png):
+    """Issue 22 item 7: a truncated ``background_image`` was reported without its field, after inference."""
+    backend = FakeBackend()
+    with TestClient(create_app(backend=backend)) as c:
+        r = c.post("/v1/cutout", files={"image": ("a.png", photo_png, "image/png"),
+                                        "background_image": ("bg.png", photo_png[: len(photo_png) // 2], "image/png")})
+        err = assert_error(r, 422, "invalid_image")
+        assert err["message"].startswith("background_image:") and ("truncated" in err["message"]
+                                                                   or "corrupt" in err["message"]), err
+        err = assert_error(c.post("/v1/parse", files=upload(photo_png[: len(photo_png) // 2])), 422, "invalid_image")
+        assert err["message"].startswith("image:"), err
+    assert backend.calls == 0                                  # refused before any inference

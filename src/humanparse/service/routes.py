@@ -70,6 +70,17 @@ def _headers(result: JobResult, total: float, filename: str) -> dict[str, str]:
     }
 
 
+async def _one_value_per_field(request: Request) -> None:
+    """422 naming the field when a form field comes more than once (two ``image`` parts): FastAPI would
+    silently take one of them."""
+    form = await request.form()         # already parsed by FastAPI: cached, not read again
+    for field in dict.fromkeys(form.keys()):
+        n = len(form.getlist(field))
+        if n > 1:
+            raise InvalidInputError(f"{field}: sent {n} times in one request; send it once",
+                                    code="invalid_parameter")
+
+
 def _pick(form_value, query_value):
     return form_value if form_value is not None else query_value
 
@@ -124,6 +135,7 @@ async def parse_image(
 ):
     """Returns JSON (image size, label set, persons with bbox/score/part areas and per-part COCO RLE masks,
     timings in seconds) or the PNG chosen by `format`. Parameters may come as query or form fields."""
+    await _one_value_per_field(request)
     fmt = _pick(format_form, format) or "json"
     k = _pick(max_persons_form, max_persons)
     alpha = _pick(opacity_form, opacity)
@@ -163,6 +175,7 @@ async def cutout(
     """Returns a PNG: RGBA with transparent background, or RGB over the chosen colour / blur / image.
     Refused before inference (422): `background` together with `background_image`, a `person` id above
     `max_persons` (the request's, else the server's), a `label_set` the backend's output cannot be mapped to."""
+    await _one_value_per_field(request)
     has_bg_image = background_image is not None and bool(background_image.filename)
     if has_bg_image and background is not None:
         raise InvalidInputError(f"background={background} and background_image are two backgrounds; send one "
