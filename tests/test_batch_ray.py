@@ -59,3 +59,29 @@ def test_ray_engine_matches_local_engine(tmp_path):
         assert a == b, f"{stem}: label PNGs differ between engines"
         assert _without_timings(tmp_path / "local" / f"{stem}.json") == \
             _without_timings(tmp_path / "ray" / f"{stem}.json")
+
+
+def test_quiet_ray_batch_prints_nothing(tmp_path, two_person_photo):
+    """Issue 22 item 8: ``batch --engine ray -q`` printed Ray's token-authentication and progress-bar notes and a
+    C++ core_worker line about actor arguments; now its stderr and stdout are empty."""
+    import os
+    import subprocess
+    import sys
+
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"ray[data] is not importable ({e}); pip install 'humanparse[ray]' to test the Ray engine")
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(two_person_photo[::4, ::4]).save(src / "two.png")
+    env = {k: v for k, v in os.environ.items() if k not in ("HUMANPARSE_LOG_LEVEL", "RAY_BACKEND_LOG_LEVEL")}
+    r = subprocess.run([sys.executable, "-m", "humanparse.cli.main", "batch", str(src), "-o", str(tmp_path / "out"),
+                        "--engine", "ray", "--workers", "1", "-f", "labels", "-q"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "two_labels.png").is_file()
+    assert r.stderr == "" and r.stdout == "", r.stderr + r.stdout

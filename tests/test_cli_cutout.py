@@ -121,9 +121,12 @@ def test_missing_person_and_never_overwrite_inputs(tmp_path, astronaut):
     Image.fromarray(astronaut).save(d / "x.png")
     Image.fromarray(astronaut[::2, ::2]).save(d / "x_cutout.png")      # looks like an output of x.png
     before = (d / "x_cutout.png").read_bytes()
-    result, err = run(d, "-o", d)                                       # the folder: both files are inputs
+    result, err = run(d / "x.png", d / "x_cutout.png", "-o", d)        # both files are inputs
     assert result.exit_code == 1 and "overwrite an input" in err and "x.png" in err
     assert (d / "x_cutout_cutout.png").exists()                          # the other input was processed
+    assert (d / "x_cutout.png").read_bytes() == before
+    result, err = run(d, "-o", d)                                       # the folder as its own output folder
+    assert result.exit_code == 2 and "is the input folder" in err
     assert (d / "x_cutout.png").read_bytes() == before
     result, err = run(d / "x.png", "-o", tmp_path / "out", "--person", "5")
     assert result.exit_code == 1 and "no person 5" in err
@@ -176,3 +179,23 @@ def test_layers_folder_is_replaced_whole_and_never_left_half_written(inputs, tmp
     assert result.exit_code == 1 and "disk full" in err
     assert (folder / "marker.txt").exists() and (folder / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_keep_a_part_nobody_has_warns_and_fails_unless_allowed(tmp_path, astronaut, fake_backend):
+    """Issue 22 item 8: ``--keep hat`` on a photo with no hat wrote a fully transparent PNG, rc 0, no word."""
+    src = tmp_path / "soccer.jpg"
+    Image.fromarray(astronaut).save(src)
+    out = tmp_path / "out"
+    result, err = run(src, "-o", out, "--keep", "hat", "-b", "fake", "-q")
+    assert result.exit_code == 1
+    assert f"no pixels of 'hat' in {src}" in " ".join(err.split())
+    result, err = run(src, "-o", out, "--keep", "hat", "--person", "1", "-b", "fake", "--allow-empty")
+    assert result.exit_code == 0, err
+    assert "no pixels of 'hat' of person 1" in " ".join(err.split())
+    assert (np.asarray(Image.open(out / "soccer_cutout.png"))[..., 3] == 0).all()
+    result, err = run(src, "-o", out, "--keep", "face", "-b", "fake", "-q")             # the fake person has a face
+    assert result.exit_code == 0 and "warning" not in err
+    black = tmp_path / "night.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(black)                         # nobody in it
+    result, err = run(black, "-o", out, "-b", "fake", "-q")
+    assert result.exit_code == 1 and "nobody found in" in err

@@ -187,3 +187,15 @@ def test_cutout_help_and_service_docs_agree_on_matting():
     for text in (help_text, service):
         assert "closed-form matting" in text and "40 k px" in text and "0.5 MP" in text
     assert "guided filter" not in help_text and "fast` (guided filter" not in service
+
+
+def test_docs_option_tables_name_the_default_backend():
+    """Every option table row for ``--backend`` in docs/ states the real default (issue 22, item 12)."""
+    from humanparse.backends import _REGISTRY, DEFAULT_BACKEND
+
+    rows = [(md.name, line) for md in sorted(DOCS.glob("*.md")) for line in md.read_text().splitlines()
+            if line.startswith("|") and "--backend" in line.split("|")[1]]
+    assert len(rows) >= 2
+    for name, line in rows:
+        cells = [c.strip().strip("`") for c in line.split("|")[2:]]
+        assert DEFAULT_BACKEND in cells and not set(cells) & (set(_REGISTRY) - {DEFAULT_BACKEND}), f"{name}: {line}"

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -110,3 +111,63 @@ def test_label_set_option_maps_the_output_and_rejects_what_cannot_be_mapped(tmp_
     r = runner.invoke(app, ["parse", str(img), "-o", str(out), "-b", "fake", "--label-set", "fashn"])
     assert r.exit_code == 2 and "fake outputs cihp" in r.output
     assert fake_backend.calls == 1
+
+
+def _files(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_output_folder_inside_the_input_folder_is_not_read_as_input(tmp_path, fake_backend):
+    """Issue 22 item 5: running twice into nest/out parses the photo again, never the first run's outputs,
+    and hidden files are no inputs."""
+    for command, extra in (("parse", ["-f", "labels,json"]), ("cutout", [])):
+        nest = tmp_path / command / "nest"
+        (nest / ".cache").mkdir(parents=True)
+        for f in ("photo.jpg", ".hidden.jpg", ".cache/thumb.png"):
+            Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(nest / f)
+        out = nest / "out"
+        for run in (1, 2):
+            r = runner.invoke(app, [command, str(nest), "-o", str(out), "-b", "fake", *extra])
+            assert r.exit_code == 0, f"{command} run {run}: {r.output}"
+            assert "1 of 1 image(s)" in r.output, f"{command} run {run}: {r.output}"
+        written = _files(out)
+        assert written and all(name.startswith("photo") for name in written), written
+    r = runner.invoke(app, ["parse", str(tmp_path / "parse" / "nest" / ".hidden.jpg"), "-o", str(tmp_path / "o"), "-b", "fake", "-q"])
+    assert r.exit_code == 0 and (tmp_path / "o" / ".hidden_labels.png").is_file()   # named explicitly: taken
+
+
+def test_output_path_that_is_a_file_or_cannot_be_made_is_one_usage_error(tmp_path, fake_backend):
+    """Issue 22 item 8: one sentence and exit 2 before any work, not a raw errno per input."""
+    for name in ("x.jpg", "y.jpg"):
+        Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(tmp_path / name)
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    for out, says in ((afile, "is a file"), (afile / "sub", "which is a file"), (tmp_path, "is the input folder")):
+        for command in ("parse", "cutout"):
+            r = runner.invoke(app, [command, str(tmp_path), "-o", str(out), "-b", "fake"])
+            assert r.exit_code == 2, f"{command} -o {out}: {r.output}"
+            assert r.output.count("error") == 1 and says in r.output and "Errno" not in r.output, r.output
+            assert fake_backend.calls == 0
+    assert afile.read_text() == "keep me"
+    if Path("/proc").is_dir():
+        r = runner.invoke(app, ["parse", str(tmp_path / "x.jpg"), "-o", "/proc/nope", "-b", "fake"])
+        assert r.exit_code == 2 and "Errno" not in r.output and "cannot create the output folder" in r.output, r.output
+
+
+def test_json_timings_are_filled(tmp_path, fake_backend):
+    """Issue 22 item 8: the CLI's JSON had ``"timings": {}``; ``parse`` gives decode, inference and write
+    seconds, ``batch`` (whose outputs are the same from run to run and engine to engine) none."""
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(img)
+    for fmt, stages in (("labels,json", {"decode", "inference", "write"}), ("json", {"decode", "inference"})):
+        out = tmp_path / fmt.replace(",", "-")
+        r = runner.invoke(app, ["parse", str(img), "-o", str(out), "-b", "fake", "-f", fmt, "-q"])
+        assert r.exit_code == 0, r.output
+        timings = json.loads((out / "x.json").read_text())["timings"]
+        assert set(timings) == stages and all(isinstance(v, float) and 0 <= v < 60 for v in timings.values())
+    from humanparse.batch import plan_batch, run_local
+
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(tmp_path / "in" / "y.png")
+    run_local(plan_batch(tmp_path / "in", tmp_path / "batch", "labels,json"), fake_backend())
+    assert "timings" not in json.loads((tmp_path / "batch" / "y.json").read_text())    # byte-identical reruns

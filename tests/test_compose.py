@@ -343,5 +343,36 @@ def test_selection_alpha_soft_outside_hard_between_parts():
     assert soft.sum() > 300
     top = np.mgrid[:160, :160][0] < 70
     np.testing.assert_allclose(a_face[top], a_all[top])            # outer edge of the face: the same soft matte
-    assert (a_face[80:, :] == 0).all()                             # removed part: nothing, hard boundary at row 80
-    assert (a_face[(labels == CIHP.index("face")) & (tri == 1)] == 1).all()
+    assert (a_face[82:, :] == 0).all()                             # removed part: nothing past a narrow feather
+    across = a_face[76:84, 80]                                     # face rows 76-79, upper-clothes from row 80
+    assert (np.diff(across) <= 0).all() and across[0] == 1 and 0 < across[3] < 1 and 0 < across[4] < 0.5
+    assert (a_face[(labels == CIHP.index("face")) & (tri == 1) & (np.mgrid[:160, :160][0] < 79)] == 1).all()
+
+
+def _head_on_photo(photo: np.ndarray) -> Parsing:
+    """A small head (hair over a face) on a body at the astronaut's place in the photo: the whole head lies
+    in the wide unknown band the trimap puts around hair."""
+    h, w = photo.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    cy, cx, r = 150, 230, 60
+    head = np.hypot(yy - cy, xx - cx) < r
+    labels = np.zeros((h, w), np.uint8)
+    labels[head & (yy < cy - 10)] = CIHP.index("hair")
+    labels[head & (yy >= cy - 10)] = CIHP.index("face")
+    labels[(yy >= cy + r - 5) & (yy < h - 12) & (np.abs(xx - cx) < 120)] = CIHP.index("upper-clothes")
+    return Parsing.from_maps(labels, (labels > 0).astype(np.uint16), "cihp", [0.9])
+
+
+@pytest.mark.parametrize("keep", ["hair,face", "face", None])
+def test_selection_alpha_is_opaque_inside(two_person_photo, keep):
+    """A part selection is opaque inside (no see-through face, no eye holes); only its outline is soft."""
+    import cv2
+
+    p = _head_on_photo(two_person_photo)
+    alpha = selection_alpha(two_person_photo, p, keep=keep, method="fast")
+    a8 = (alpha * 255.0 + 0.5).astype(np.uint8)                    # as the cut-out PNG stores it
+    sel = p.mask(keep) if keep else p.mask()
+    inner = cv2.distanceTransform(sel.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) >= 3
+    assert inner.sum() > 5000
+    assert (a8[inner] == 255).all(), f"{np.mean(a8[inner] < 255):.0%} of the inner pixels are see-through"
+    assert ((a8 > 0) & (a8 < 255) & ~sel).sum() > 200              # the outline against the background stays soft

@@ -17,7 +17,8 @@ NATIVE = [b"WARNING: All log messages before absl::InitializeLog() is called are
           b"I0000 00:00:1796219979.378438    4708 task_runner.cc:85] GPU suport is not available",
           b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
           b"W0000 00:00:1796219979.522186    4733 inference_feedback_manager.cc:114] Feedback manager ...",
-          b"2026-12-02 14:00:00.123456789 [W:onnxruntime:, graph.cc:3490 CleanUnusedInitializers] Removing ..."]
+          b"2026-12-02 14:00:00.123456789 [W:onnxruntime:, graph.cc:3490 CleanUnusedInitializers] Removing ...",
+          b"[2026-12-06 10:17:36,655 I 9887 9887] logging.cc:303: Set ray log level from environment variable ..."]
 
 
 def test_native_lines_are_recognised_and_others_kept():
@@ -78,3 +79,33 @@ def test_cli_parse_prints_only_our_own_lines(tmp_path, two_person_photo):
                        cwd=tmp_path)
     assert r.returncode == 0
     assert any(NATIVE_LINE.match(line) for line in r.stderr.splitlines()), r.stderr.decode()
+
+
+def _ichol_retry_case():
+    """A random black/white picture with a 2-pixel trimap: pymatting's incomplete Cholesky needs a larger
+    shift and prints its "PERFORMANCE WARNING" block (checked with pymatting 1.1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    image = ((rng.random((40, 40, 1)) > 0.5) * 255).repeat(3, 2).astype(np.uint8)
+    tri = np.full((40, 40), 0.5, np.float32)
+    tri[0, 0], tri[-1, -1] = 0.0, 1.0
+    mask = np.zeros((40, 40), bool)
+    mask[20:] = True
+    return image, mask, tri
+
+
+def test_pymatting_performance_warning_is_quiet_unless_verbose(capfd, monkeypatch):
+    """Issue 22 item 8: ``cutout -q`` printed pymatting's PERFORMANCE WARNING block on stdout."""
+    pytest.importorskip("pymatting")
+    from humanparse.compose import alpha_matte
+
+    image, mask, tri = _ichol_retry_case()
+    monkeypatch.delenv("HUMANPARSE_LOG_LEVEL", raising=False)
+    alpha = alpha_matte(image, mask, "quality", trimap=tri)
+    out, err = capfd.readouterr()
+    assert "PERFORMANCE WARNING" not in out + err and alpha.shape == mask.shape
+    monkeypatch.setenv("HUMANPARSE_LOG_LEVEL", "debug")
+    alpha_matte(image, mask, "quality", trimap=tri)
+    out, err = capfd.readouterr()
+    assert "PERFORMANCE WARNING" in out + err        # the case does reach the warning; --verbose shows it

@@ -562,3 +562,67 @@ def test_unknown_backend_fails_at_startup_and_in_the_cli():
     result = CliRunner().invoke(cli, ["serve", "--backend", "nope", "--port", "0"])
     assert result.exit_code == 2
     assert "unknown backend 'nope'" in result.output
+
+
+class _PathsBackend(FakeBackend):
+    """A backend whose description holds server paths, as m2fp's and segformer's do (weights, cache folder)."""
+
+    def info(self) -> dict:
+        return {**super().info(), "folder": self.options["weights"] + "/cache", "runtime": {"onnx": "~/.cache/x.onnx"}}
+
+
+def test_models_show_ids_sources_licences_and_no_server_paths(tmp_path):
+    """Issue 22 item 6: GET /v1/models showed absolute paths of the server's disk."""
+    secret = tmp_path / "secret-home" / "models" / "parser.pt"
+    with TestClient(create_app(backend=_PathsBackend(weights=str(secret)))) as c:
+        r = c.get("/v1/models")
+    assert r.status_code == 200
+    assert "secret-home" not in r.text and str(tmp_path) not in r.text and "~/" not in r.text, r.text
+    body = r.json()
+    assert body["active"]["options"]["weights"] == "parser.pt" and body["active"]["folder"] == "cache"
+    assert body["models"] and all(m["name"] and m["source"] and m["licence"] for m in body["models"])
+
+
+def test_openapi_and_docs_count_under_their_route_names():
+    """Issue 22 item 6: /openapi.json and /docs were counted as <unmatched> in /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with TestClient(create_app(backend=FakeBackend())) as c:
+        for path in ("/openapi.json", "/docs", "/redoc", "/nowhere"):
+            c.get(path)
+        text = c.get("/metrics").text
+    routes = {s.labels["route"]: s.labels["status"] for fam in text_string_to_metric_families(text)
+              for s in fam.samples if s.name == "humanparse_requests_total"}
+    assert {"/openapi.json", "/docs", "/redoc"} <= set(routes), routes
+    assert routes["<unmatched>"] == "404"                       # only the path no route serves
+
+
+def test_two_image_parts_are_a_422_naming_the_field(photo, photo_png):
+    """Issue 22 item 7: two ``image`` parts in one request were taken as "the last one wins"."""
+    other = png_bytes(photo[::-1].copy())
+    backend = FakeBackend()
+    with TestClient(create_app(backend=backend)) as c:
+        for path in ("/v1/parse", "/v1/cutout"):
+            r = c.post(path, files=[("image", ("a.png", photo_png, "image/png")), ("image", ("b.png", other, "image/png"))])
+            err = assert_error(r, 422, "invalid_parameter")
+            assert err["message"].startswith("image:") and "2 times" in err["message"], err
+        r = c.post("/v1/cutout", files=[("image", ("a.png", photo_png, "image/png")),
+                                        ("background_image", ("b.png", other, "image/png")),
+                                        ("background_image", ("c.png", other, "image/png"))])
+        assert assert_error(r, 422, "invalid_parameter")["message"].startswith("background_image:")
+        assert c.post("/v1/parse", files=upload(photo_png)).status_code == 200       # one image: fine
+    assert backend.calls == 1
+
+
+def test_truncated_background_image_is_a_422_naming_it_before_inference(photo_png):
+    """Issue 22 item 7: a truncated ``background_image`` was reported without its field, after inference."""
+    backend = FakeBackend()
+    with TestClient(create_app(backend=backend)) as c:
+        r = c.post("/v1/cutout", files={"image": ("a.png", photo_png, "image/png"),
+                                        "background_image": ("bg.png", photo_png[: len(photo_png) // 2], "image/png")})
+        err = assert_error(r, 422, "invalid_image")
+        assert err["message"].startswith("background_image:") and ("truncated" in err["message"]
+                                                                   or "corrupt" in err["message"]), err
+        err = assert_error(c.post("/v1/parse", files=upload(photo_png[: len(photo_png) // 2])), 422, "invalid_image")
+        assert err["message"].startswith("image:"), err
+    assert backend.calls == 0                                  # refused before any inference

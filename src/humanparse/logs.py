@@ -1,4 +1,5 @@
-"""Quiet native libraries: MediaPipe's (absl / TFLite) and ONNX Runtime's own log lines stay off the terminal.
+"""Quiet native libraries: MediaPipe's (absl / TFLite), ONNX Runtime's, Ray's and pymatting's own log lines
+stay off the terminal.
 
 Those libraries write from C++ straight to file descriptor 2, with no switch that reaches them from Python
 (absl's ``--stderrthreshold`` is a command-line flag; ``GLOG_minloglevel`` / ``TF_CPP_MIN_LOG_LEVEL`` are
@@ -12,6 +13,10 @@ ignored by mediapipe 0.10.21: checked). So:
   lines (absl ``W0000 12:00:00.000000 1234 file.cc:12] ...``, TFLite ``INFO: ...``, ONNX Runtime
   ``2026-01-01 ... [W:onnxruntime:...]``) are dropped and every other captured line (another thread's
   output written meanwhile, a Python warning) is written to stderr, so nothing else is lost.
+
+* pymatting: its incomplete-Cholesky preconditioner prints a "PERFORMANCE WARNING" block with ``print``
+  when it retries with a larger diagonal shift (the solve goes on and succeeds). :func:`quiet_pymatting`
+  routes that module's ``print`` through :func:`_library_print`, which drops it unless :func:`verbose`.
 
 ``HUMANPARSE_LOG_LEVEL=debug`` (the CLI's ``--verbose``) turns all of this off: native lines pass through.
 """
@@ -33,8 +38,9 @@ NATIVE_LINE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\s:]+:\d+\] "         # absl / glog (MediaPipe)
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"        # absl, before its first line
     rb"|(?:INFO|WARNING|ERROR|VERBOSE): "                                # TFLite's logger
-    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \[[VIWEF]:onnxruntime)")    # ONNX Runtime's default logger
-"""A line (bytes) written by MediaPipe, TFLite or ONNX Runtime's own loggers."""
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \[[VIWEF]:onnxruntime"     # ONNX Runtime's default logger
+    rb"|\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [IWEF] \d+ \d+\] [\w.]+:\d+: )")  # Ray's C++ logger
+"""A line (bytes) written by MediaPipe, TFLite, ONNX Runtime or Ray's own (C++) loggers."""
 
 _ORT_ERROR = 3  # ONNX Runtime severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
@@ -123,6 +129,25 @@ def native_stderr_quieted() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _stop()
+
+
+def _library_print(*args, **kwargs) -> None:
+    """``print`` for a library module whose prints are log lines: passed on only when :func:`verbose`."""
+    if verbose():
+        print(*args, **kwargs)
+
+
+def quiet_pymatting() -> None:
+    """Keep pymatting's "PERFORMANCE WARNING" lines off stdout (module doc); idempotent, thread-safe.
+
+    Raises:
+        ImportError: pymatting is not installed.
+    """
+    import importlib
+
+    module = importlib.import_module("pymatting.preconditioner.ichol")
+    if module.__dict__.get("print") is not _library_print:
+        module.print = _library_print       # the module's global name shadows the builtin, for it only
 
 
 def ort_session_options(options=None):

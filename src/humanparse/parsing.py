@@ -258,7 +258,9 @@ class Parsing:
     # ------------------------------------------------------------------ serialisation
     def to_json(self, include_masks: bool = True) -> dict:
         """JSON-ready dict: image size, label set, persons (id, bbox, score, area, part areas) and,
-        with ``include_masks``, a COCO RLE mask per person per part (``persons[i]["masks"][part]``)."""
+        with ``include_masks``, a COCO RLE mask per person per part (``persons[i]["masks"][part]``);
+        ``timings`` (seconds per stage) only when :attr:`timings` has any (a bare ``predict`` has none,
+        so its JSON stays the same from run to run)."""
         persons = []
         for p in self.persons:
             d = p.to_dict()
@@ -268,12 +270,14 @@ class Parsing:
                 d["masks"] = {name: rle.encode(inst & (self.labels == self.label_set.index(name)))
                               for name in p.part_areas}
             persons.append(d)
-        return {
+        out = {
             "width": self.width, "height": self.height,
             "label_set": self.label_set.name, "classes": list(self.label_set.classes),
             "num_persons": len(self.persons), "persons": persons,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
+        if self.timings:
+            out["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: dict) -> "Parsing":

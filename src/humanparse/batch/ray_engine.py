@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -50,6 +51,40 @@ def _import_ray():
     return ray
 
 
+RAY_LOG_ENV = "RAY_BACKEND_LOG_LEVEL"
+"""Ray's C++ log level variable (read when Ray starts the driver's core worker and its processes)."""
+
+
+@contextmanager
+def _ray_quieted():
+    """Keep Ray's warnings off the terminal for the block; yields the Python log level to give Ray.
+
+    Unless :func:`humanparse.logs.verbose`: the ``ray`` and ``ray.data`` loggers at ERROR (start-up notes,
+    e.g. on token authentication; Ray Data's "Progress bars disabled"), and the C++ core worker's lines
+    (``[... E ...] core_worker.cc:...``, e.g. about actor constructor arguments in the object store) at
+    FATAL through :data:`RAY_LOG_ENV`, unless the user set it (Ray's own note that it read the variable is
+    dropped by :func:`humanparse.logs.native_stderr_quieted` around ``ray.init``). Failures still end the run
+    as exceptions.
+    """
+    from ..logs import verbose
+
+    if verbose():
+        yield logging.WARNING
+        return
+    loggers = [logging.getLogger(name) for name in ("ray", "ray.data")]
+    levels = [lg.level for lg in loggers]
+    user_env = os.environ.get(RAY_LOG_ENV)
+    if user_env is None:
+        os.environ[RAY_LOG_ENV] = "fatal"
+    try:
+        yield logging.ERROR
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+        if user_env is None:
+            os.environ.pop(RAY_LOG_ENV, None)
+
+
 def run_ray(plan: BatchPlan, backend: str, options: dict | None = None, workers: int = 1,
             address: str | None = None, num_cpus: int | None = None,
             progress: Callable[[dict], None] | None = None) -> BatchSummary:
@@ -71,6 +106,13 @@ def run_ray(plan: BatchPlan, backend: str, options: dict | None = None, workers:
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    with _ray_quieted() as log_level:
+        return _run_ray(plan, backend, options, workers, address, num_cpus, progress, log_level)
+
+
+def _run_ray(plan: BatchPlan, backend: str, options: dict | None, workers: int, address: str | None,
+             num_cpus: int | None, progress: Callable[[dict], None] | None, log_level: int) -> BatchSummary:
+    """:func:`run_ray` after its argument checks, with Ray's loggers at ``log_level``."""
     ray = _import_ray()
     from ..backends import backend_class
 
@@ -84,15 +126,18 @@ def run_ray(plan: BatchPlan, backend: str, options: dict | None = None, workers:
                 progress({"input": item.rel, "status": "skipped"})
         if plan.todo:
             if not ray.is_initialized():
-                kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=log_level)
                 if address is None:
                     kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
-                ray.init(address=address, **kwargs)
+                from ..logs import native_stderr_quieted
+
+                with native_stderr_quieted():       # Ray's C++ start-up line on RAY_BACKEND_LOG_LEVEL
+                    ray.init(address=address, **kwargs)
                 started = True
+            logging.getLogger("ray.data").setLevel(log_level)      # ray.init reset it; before the context's note
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = False
             ctx.print_on_execution_start = False
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
             rows = [{"src": str(i.src.resolve()), "rel": i.rel, "stem": i.stem} for i in plan.todo]
             ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
                 _ParseActor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,

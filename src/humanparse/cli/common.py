@@ -141,18 +141,47 @@ def open_backend(name: str, **options):
         exit_with_error(e)
 
 
-def input_files(paths: list[Path]) -> list[Path]:
-    """Image files under ``paths`` (folders recurse). Checked before any model loads: a path that does
-    not exist, or no image at all, is one error line and exit code 2."""
+def input_files(paths: list[Path], out: Path | None = None) -> list[Path]:
+    """Image files under ``paths`` (folders recurse, hidden files and the output folder ``out`` left out).
+    Checked before any model loads: a path that does not exist, an output folder that cannot be made
+    (:func:`make_out_dir`, which creates it) or is an input folder, or no image at all, is one error line
+    and exit code 2."""
     from ..io.image import iter_image_files
 
     missing = [p for p in paths if not p.exists()]
     if missing:
         exit_with_error(f"{', '.join(map(str, missing))}: no such file or folder")
-    files = iter_image_files(paths)
+    if out is not None:
+        make_out_dir(out)
+        same = [p for p in paths if p.is_dir() and out.exists() and p.resolve() == out.resolve()]
+        if same:
+            exit_with_error(f"output folder {out} is the input folder {same[0]}: the next run would read its "
+                            f"outputs as inputs; choose another --out, e.g. {Path(same[0]) / 'out'}")
+    files = iter_image_files(paths, skip=[out] if out is not None else ())
     if not files:
         exit_with_error("no image files found in the given paths")
     return files
+
+
+def make_out_dir(out: Path) -> None:
+    """Create the output folder ``out`` (and its parents), or refuse it before any work with one error line
+    naming it and exit code 2: an existing file, a path under a file, or a folder that cannot be made
+    (the reason in words, not an errno)."""
+    import errno
+
+    for parent in (out, *out.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                what = "is a file" if parent == out else f"is under {parent}, which is a file"
+                exit_with_error(f"output folder {out} {what}; choose another --out")
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "the file system is read-only", errno.ENOSPC: "the disk is full",
+               errno.ENOENT: "the system does not allow folders there"}.get(e.errno, (e.strerror or str(e)).lower())
+        exit_with_error(f"cannot create the output folder {out}: {why}; choose another --out")
 
 
 def key_error_message(error: KeyError) -> str:

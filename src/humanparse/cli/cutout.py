@@ -39,6 +39,9 @@ def cutout_command(
     alpha_only: bool = typer.Option(False, "--alpha-only", help="Write only the alpha matte (grayscale PNG)."),
     preset: str = typer.Option(None, "--preset", help="Try-on agnostic mask instead of a cut-out: upper, lower or full."),
     layers: bool = typer.Option(False, "--layers", help="Also write one RGBA PNG per part per person + manifest.json."),
+    allow_empty: bool = typer.Option(False, "--allow-empty",
+                                     help="A photo without the chosen parts or persons still counts as done (its "
+                                          "cut-out is fully transparent); without it that is a warning and exit 1."),
     backend: str = BackendOpt,
     max_persons: int = MaxPersonsOpt,
     detect_threshold: float = DetectThresholdOpt,
@@ -53,7 +56,7 @@ def cutout_command(
     from ..compose import METHODS, composite, foreground_colors, parse_background
     from ..compose.layers import export_layers
     from ..compose.presets import PRESETS, agnostic_image, agnostic_mask
-    from ..compose.select import person_ids, selection_alpha
+    from ..compose.select import person_ids, selection_alpha, selection_mask
     from ..io.atomic import atomic_paths, replace_dir, staging_dir
     from ..io.image import load_image
     from ..labels import get_label_set, mapping_lut, resolve_parts
@@ -75,7 +78,7 @@ def cutout_command(
         persons = person_ids(person)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--person") from None
-    files = input_files(paths)
+    files = input_files(paths, out)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model,
                                                      **detect_option(backend, detect_threshold)))
     chosen = {}
@@ -98,11 +101,15 @@ def cutout_command(
                                      "garment classes; use a CIHP/LIP/ATR backend", param_hint="--preset") from None
 
     written = 0
+    empty: list[Path] = []
 
     def work(f: Path, stem: str, targets: list[Path]) -> None:
         nonlocal written
         image = load_image(f)
         parsing = model_.predict(image)
+        if preset is None and not selection_mask(parsing, keep, remove, persons).any():
+            empty.append(f)
+            err_console.print(f"[yellow]warning[/] {_nothing_selected(keep, remove, persons, len(parsing))} in {f}")
         pictures = []                       # (PIL image, target): written only once all are computed
         if preset is not None:
             mask = agnostic_mask(parsing, preset, persons)
@@ -131,6 +138,17 @@ def cutout_command(
     failed = run_per_file(files, paths, "cutting out",
                           lambda stem: _targets(out, stem, alpha_only, preset, layers), work, quiet)
     if not quiet:
-        err_console.print(f"{written} of {len(files)} image(s) cut out, {len(failed)} failed; outputs in {out}")
-    if failed:
+        blank = f", {len(empty)} with nothing selected" if empty else ""
+        err_console.print(f"{written} of {len(files)} image(s) cut out{blank}, {len(failed)} failed; outputs in {out}")
+    if failed or (empty and not allow_empty):
         raise typer.Exit(1)
+
+
+def _nothing_selected(keep: str | None, remove: str | None, persons: list[int] | None, found: int) -> str:
+    """The warning for a photo whose selection is empty (its cut-out would be fully transparent)."""
+    if found == 0:
+        return "nobody found"
+    who = "" if persons is None else f" of person {','.join(map(str, persons))}"
+    if keep is not None:
+        return f"no pixels of {keep!r}{who}" + (f" left after --remove {remove!r}" if remove else "")
+    return f"nothing{who} left after --remove {remove!r}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -38,7 +39,7 @@ def parse_command(
     if bad:
         raise typer.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}",
                                  param_hint="--format")
-    files = input_files(paths)
+    files = input_files(paths, out)
     model_ = open_backend(backend, **backend_options(max_persons, weights, model, runtime=runtime,
                                                           **flip_option(backend, flip),
                                                           **detect_option(backend, detect_threshold)))
@@ -48,12 +49,21 @@ def parse_command(
 
     def work(f: Path, stem: str, targets: list[Path]) -> None:
         nonlocal persons
+        t0 = time.perf_counter()
         image = load_image(f)
+        t1 = time.perf_counter()
         result = model_.predict(image)
         if label_set:
             result = result.to_label_set(label_set)
+        t2 = time.perf_counter()
+        result.timings.update(decode=t1 - t0, inference=t2 - t1)       # the JSON's "timings", in seconds
+        pictures = [k for k in formats if k != "json"]
         with staging_dir(targets[0].parent) as tmp:     # outputs appear complete or not at all
-            written = result.save(tmp, formats, stem=Path(stem).name, image=image)
+            written = result.save(tmp, pictures, stem=Path(stem).name, image=image) if pictures else {}
+            if "json" in formats:
+                if pictures:
+                    result.timings["write"] = time.perf_counter() - t2
+                written.update(result.save(tmp, ["json"], stem=Path(stem).name))
             commit((written[k], t) for k, t in zip(formats, targets))
         persons += len(result)
 

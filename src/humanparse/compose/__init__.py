@@ -4,7 +4,7 @@ Main entry points::
 
     from humanparse.compose import alpha_matte, composite, parse_background, selection_alpha
     alpha = alpha_matte(image, parsing.mask(), method="fast")     # (H, W) float32 in [0, 1]
-    alpha = selection_alpha(image, parsing, keep="hair,face", person=1)   # parts: hard inner, soft outer edges
+    alpha = selection_alpha(image, parsing, keep="hair,face", person=1)   # opaque inside, soft outline
     out = composite(image, alpha, parse_background("#00ff00"))    # (H, W, 3) uint8
 
 Modules: :mod:`.trimap`, :mod:`.matting`, :mod:`.composite`, :mod:`.select`, :mod:`.presets` (try-on

@@ -105,6 +105,9 @@ def _solve_window(image: np.ndarray, tri: np.ndarray, win: tuple[slice, slice], 
     """
     from pymatting import estimate_alpha_cf
 
+    from ..logs import quiet_pymatting
+
+    quiet_pymatting()
     img_c, tri_c = image[win], tri[win]
     unknown = tri_c == UNKNOWN
     h, w = tri_c.shape

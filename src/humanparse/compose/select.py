@@ -90,16 +90,60 @@ def nearest_fill(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return src[lab.astype(np.intp) - 1].reshape(values.shape)
 
 
+INNER_RAMP_PX = 2.5
+"""Depth (px) inside a selection at which its alpha is 1 whatever the matte says: the matte only shapes
+the selection's outer edge (a small head lies wholly inside the wide unknown band around hair, where
+closed-form matting alone would leave the face and eyes see-through)."""
+
+FEATHER_PX = 2.0
+"""Width (px) of the feather across the boundary between a kept and a removed part of the same person."""
+
+
+def _depth(mask: np.ndarray) -> np.ndarray:
+    """Distance (px) of every True pixel of ``mask`` to its nearest False pixel (0 on False pixels);
+    the image border does not count as False: a person cut by the frame stays opaque up to it."""
+    if not mask.any():
+        return np.zeros(mask.shape, np.float32)
+    if mask.all():
+        return np.full(mask.shape, np.inf, np.float32)
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+
+
+def part_weight(sel: np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """How much each pixel belongs to the selected parts: 1 / 0 on the selected / unselected parts of the
+    selected persons, a linear feather :data:`FEATHER_PX` wide across their common boundary, and outside
+    the persons the weight of the nearest person pixel (the matte's soft edge follows the part it leaves).
+
+    Args:
+        sel: ``(H, W)`` bool selected parts; persons: ``(H, W)`` bool selected persons (a superset of ``sel``).
+    Returns:
+        ``(H, W)`` float32 in [0, 1].
+    """
+    rest = persons & ~sel
+    w = sel.astype(np.float32)
+    if sel.any() and rest.any():
+        half = FEATHER_PX / 2.0
+        to_rest = cv2.distanceTransform((~rest).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+        to_sel = cv2.distanceTransform((~sel).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+        # pixel centres: the boundary lies half a pixel from each side's first pixel
+        soft = np.where(sel, 0.5 + (to_rest - 0.5) / (2 * half), 0.5 - (to_sel - 0.5) / (2 * half))
+        w = np.clip(soft, 0.0, 1.0).astype(np.float32)
+        w[~persons] = 0.0
+    return nearest_fill(w, persons)
+
+
 def selection_alpha(image: np.ndarray, parsing: Parsing, keep=None, remove=None, person=None,
                     method: str = "fast") -> np.ndarray:
     """Alpha matte of the selected parts of the selected persons.
 
-    The matte is solved for the selected persons as a whole (:func:`alpha_matte` with a wider band
-    around hair that borders the background), then cut by the part selection: a boundary between a
-    kept and a removed part of a person (face / collar) stays the parsing's hard boundary, while
-    the person / background boundary keeps its soft matte (matting an inner part boundary would
-    mix the two parts' colours, which are both foreground). Soft edge pixels outside the label map
-    belong to the part of their nearest labelled pixel.
+    A selection is opaque inside and soft only at its outer boundary. The matte is solved for the
+    selected persons as a whole (:func:`alpha_matte` with a wider band around hair that borders the
+    background) and gives the person / background edge; a boundary between a kept and a removed part of
+    a person (face / collar) gets a narrow feather (:data:`FEATHER_PX`; matting an inner part boundary
+    would mix the two parts' colours, which are both foreground). Every selected pixel at least
+    :data:`INNER_RAMP_PX` from the selection's boundary has alpha exactly 1 (nearer, alpha rises
+    linearly to it at least). Soft edge pixels outside the label map belong to the part of their nearest
+    labelled pixel.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB; parsing: its :class:`humanparse.Parsing`; keep / remove /
@@ -113,9 +157,10 @@ def selection_alpha(image: np.ndarray, parsing: Parsing, keep=None, remove=None,
 
     persons = selection_mask(parsing, None, None, person)
     alpha = alpha_matte(image, persons, method, hair=hair_mask(parsing) & persons)
-    if keep is None and remove is None:
-        return alpha
-    sel = selection_mask(parsing, keep, remove, person)
+    sel = persons if keep is None and remove is None else selection_mask(parsing, keep, remove, person)
     if method == "off":
         return sel.astype(np.float32)
-    return alpha * nearest_fill(sel, persons)
+    if sel is not persons:
+        alpha = alpha * part_weight(sel, persons)
+    floor = np.clip(_depth(sel) / INNER_RAMP_PX, 0.0, 1.0)
+    return np.maximum(alpha, floor).astype(np.float32)

@@ -134,16 +134,38 @@ def _from_array(arr: np.ndarray, limit: int) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def iter_image_files(paths) -> list[Path]:
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both resolved)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def iter_image_files(paths, skip=()) -> list[Path]:
     """Expand files and folders (recursively) into a sorted list of image files.
 
-    Folders contribute files whose suffix is in :data:`IMAGE_SUFFIXES`; files named explicitly are kept
-    whatever their suffix (so a bad file is reported, not silently skipped). Missing paths are kept too.
+    Folders contribute files whose suffix is in :data:`IMAGE_SUFFIXES`, leaving out hidden files and
+    folders (a name starting with ``.``, e.g. ``.hidden.jpg`` or an interrupted run's hidden temporary
+    outputs) and anything under a ``skip`` folder that lies inside the folder being listed (a command's
+    own output folder). Files named explicitly are kept whatever their suffix or name (so a bad file is
+    reported, not silently skipped). Missing paths are kept too.
+
+    Args:
+        paths: files and folders; skip: folders whose contents are never inputs when found by recursion.
+    Returns:
+        the files, each folder's in sorted order.
     """
     out: list[Path] = []
+    skip = [Path(s) for s in skip]
     for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-        else:
+        if not p.is_dir():
             out.append(p)
+            continue
+        inner = [s for s in skip if _within(s, p) and not _within(p, s)]
+        out += sorted(f for f in p.rglob("*")
+                      if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                      and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                      and not any(_within(f, s) for s in inner))
     return out

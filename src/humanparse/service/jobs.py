@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..backends.base import Backend
-from ..errors import ImageTooLargeError
+from ..errors import ImageError, ImageTooLargeError
 from ..io.image import load_image
 from ..parsing import Parsing
 from .errors import InvalidInputError, UnsupportedMediaError
@@ -131,10 +131,25 @@ class JobResult:
         self.timings = timings
 
 
+def decode_upload(data: bytes, max_pixels: int, field: str = "image") -> np.ndarray:
+    """Decode an uploaded image to ``(H, W, 3)`` uint8 RGB; errors name the form ``field``.
+
+    Raises:
+        ImageTooLargeError (413): more than ``max_pixels`` pixels.
+        InvalidInputError (422, ``invalid_image``): truncated, corrupt or otherwise undecodable.
+    """
+    try:
+        return load_image(data, max_pixels=max_pixels)
+    except ImageTooLargeError as e:
+        raise ImageTooLargeError(f"{field}: {str(e).replace('<bytes>: ', '')}") from None
+    except ImageError as e:
+        raise InvalidInputError(f"{field}: {str(e).replace('<bytes>: ', '')}", code="invalid_image") from None
+
+
 def _decode_and_parse(backend: Backend, data: bytes, max_pixels: int, limit: PersonLimit,
                       label_set: str | None = None):
     t0 = time.perf_counter()
-    image = load_image(data, max_pixels=max_pixels)
+    image = decode_upload(data, max_pixels, "image")
     t1 = time.perf_counter()
     parsing = limit_persons(backend.predict(image), *limit)
     if label_set:
@@ -182,14 +197,15 @@ def cutout_job(data: bytes, max_pixels: int, limit: PersonLimit, parts: str | No
         person: instance id to keep; ``None`` = all persons.
         background: result of :func:`parse_background_spec` (ignored when ``background_data`` is given).
         matting: ``off`` | ``fast`` | ``quality`` (see :func:`humanparse.compose.alpha_matte`).
-        background_data: an uploaded background image (already checked), resized to cover.
+        background_data: an uploaded background image (header already checked), resized to cover; decoded
+            before the photo is parsed, so a truncated one is a 422 naming ``background_image`` at no model cost.
         label_set: label set to map the parsing to before selecting (:meth:`Parsing.to_label_set`; the
             caller checked that the backend's output maps to it); ``None`` = the backend's own.
     The job returns a :class:`JobResult` with an RGBA PNG (transparent background) or an RGB PNG.
     Once its buffers are dropped, the job hands the memory ``malloc`` keeps free back to the OS
     (:func:`humanparse.malloc.release_free_memory`): the matting solve's temporaries would otherwise
     keep the server's resident size near its peak.
-    Raises (in the job): InvalidInputError for an unknown part or person id.
+    Raises (in the job): InvalidInputError for an unknown part or person id, or an undecodable upload.
     """
     def job(backend: Backend) -> JobResult:
         from ..malloc import release_free_memory
@@ -202,15 +218,17 @@ def cutout_job(data: bytes, max_pixels: int, limit: PersonLimit, parts: str | No
     def cut_out(backend: Backend) -> JobResult:
         from .. import compose
 
+        bg = background
+        if background_data is not None:     # checked whole before any inference: a bad one costs nothing
+            bg = decode_upload(background_data, max_pixels, "background_image")
         image, parsing, timings = _decode_and_parse(backend, data, max_pixels, limit, label_set)
         t0 = time.perf_counter()
         try:
-            # The outline against the background is matted; boundaries between kept and removed
-            # parts of one person stay hard (see compose.selection_alpha).
+            # Opaque inside; the outline against the background is matted, boundaries between kept and
+            # removed parts of one person get a narrow feather (see compose.selection_alpha).
             alpha = compose.selection_alpha(image, parsing, keep=parts, person=person, method=matting)
         except KeyError as e:
             raise InvalidInputError(str(e.args[0]) if e.args else str(e), code="invalid_parameter") from None
-        bg = load_image(background_data, max_pixels=max_pixels) if background_data is not None else background
         timings["matting"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         out = compose.composite(image, alpha, bg)

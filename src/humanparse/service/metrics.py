@@ -71,8 +71,27 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "<unmatched>"
-            if route == "/static" or scope.get("path", "").startswith("/static/"):
-                route = "/static"
+            route = route_name(scope)
             self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - t0)
+
+
+def route_name(scope: Scope) -> str:
+    """The route template a handled request matched: ``/v1/parse``, ``/static`` for any static file,
+    ``<unmatched>`` for a path no route serves.
+
+    FastAPI's own routes record themselves in ``scope["route"]``; plain Starlette routes, such as
+    ``/openapi.json`` and the offline ``/docs`` and ``/redoc`` pages, only leave their ``endpoint``, which
+    is looked up among the app's routes.
+    """
+    if scope.get("path", "").startswith("/static/") or scope.get("path") == "/static":
+        return "/static"
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return path
+    endpoint, app = scope.get("endpoint"), scope.get("app")
+    if endpoint is not None and app is not None:
+        for route in getattr(app, "routes", ()):
+            if getattr(route, "endpoint", None) is endpoint and getattr(route, "path", None):
+                return route.path
+    return "<unmatched>"

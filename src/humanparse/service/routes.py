@@ -70,6 +70,17 @@ def _headers(result: JobResult, total: float, filename: str) -> dict[str, str]:
     }
 
 
+async def _one_value_per_field(request: Request) -> None:
+    """422 naming the field when a form field comes more than once (two ``image`` parts): FastAPI would
+    silently take one of them."""
+    form = await request.form()         # already parsed by FastAPI: cached, not read again
+    for field in dict.fromkeys(form.keys()):
+        n = len(form.getlist(field))
+        if n > 1:
+            raise InvalidInputError(f"{field}: sent {n} times in one request; send it once",
+                                    code="invalid_parameter")
+
+
 def _pick(form_value, query_value):
     return form_value if form_value is not None else query_value
 
@@ -124,6 +135,7 @@ async def parse_image(
 ):
     """Returns JSON (image size, label set, persons with bbox/score/part areas and per-part COCO RLE masks,
     timings in seconds) or the PNG chosen by `format`. Parameters may come as query or form fields."""
+    await _one_value_per_field(request)
     fmt = _pick(format_form, format) or "json"
     k = _pick(max_persons_form, max_persons)
     alpha = _pick(opacity_form, opacity)
@@ -136,7 +148,7 @@ async def parse_image(
     headers = _headers(result, total, f"parsing_{fmt}.{'json' if fmt == 'json' else 'png'}")
     if fmt == "json":
         body = result.body
-        body["timings"] = {**body["timings"], "encode": round(result.timings.get("encode", 0.0), 4),
+        body["timings"] = {**body.get("timings", {}), "encode": round(result.timings.get("encode", 0.0), 4),
                            "total": round(total, 4)}
         return JSONResponse(body, headers=headers)
     return Response(result.body, media_type=result.media_type, headers=headers)
@@ -163,6 +175,7 @@ async def cutout(
     """Returns a PNG: RGBA with transparent background, or RGB over the chosen colour / blur / image.
     Refused before inference (422): `background` together with `background_image`, a `person` id above
     `max_persons` (the request's, else the server's), a `label_set` the backend's output cannot be mapped to."""
+    await _one_value_per_field(request)
     has_bg_image = background_image is not None and bool(background_image.filename)
     if has_bg_image and background is not None:
         raise InvalidInputError(f"background={background} and background_image are two backgrounds; send one "
@@ -197,7 +210,8 @@ async def labels(request: Request):
 
 @router.get("/v1/models", response_model=ModelsResponse, summary="Backends and the loaded model", tags=["reference"])
 async def models(request: Request):
-    """The loaded backend, the registered backends, and the model catalogue with each model's cache status.
+    """The loaded backend, the registered backends, and the model catalogue with each model's id, source,
+    licence and cache status. No file-system paths of the server (weights, caches): file names only.
     Cheap: nothing is imported or hashed (heavy backends such as torch stay unloaded)."""
     pool = _pool(request)
     active = pool.backends[0]
@@ -212,8 +226,30 @@ async def models(request: Request):
         status, _ = cache_status(entry)
         catalogue.append({"name": entry.name, "backend": entry.backend, "label_set": entry.label_set,
                           "licence": entry.licence, "source": entry.source, "status": status})
-    return {"active": active.info(), "output_label_sets": _mappable_label_sets(active), "backends": backends,
-            "models": catalogue}
+    return {"active": without_paths(active.info()), "output_label_sets": _mappable_label_sets(active),
+            "backends": backends, "models": catalogue}
+
+
+def _is_path(value: str) -> bool:
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    return (PurePosixPath(value).is_absolute() or bool(PureWindowsPath(value).drive)
+            or value.startswith(("~", "./", "../", ".\\", "..\\")))
+
+
+def without_paths(value):
+    """``value`` (JSON-like) with every file-system path replaced by its last component: the REST API tells
+    which model runs (ids, file names, checksums, options), never where the server keeps it
+    (``/home/…/weights/…``, ``~/.cache/…``). ``humanparse models list`` on the server shows the paths."""
+    if isinstance(value, dict):
+        return {k: without_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_paths(v) for v in value]
+    if isinstance(value, str) and _is_path(value):
+        from pathlib import PureWindowsPath
+
+        return PureWindowsPath(value).name if "\\" in value else value.rstrip("/").rsplit("/", 1)[-1]
+    return value
 
 
 def _module_exists(backend: str) -> bool:

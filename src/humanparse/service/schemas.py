@@ -81,7 +81,8 @@ class ModelOut(BaseModel):
 
 
 class ModelsResponse(BaseModel):
-    active: dict = Field(description="Description of the loaded backend (Backend.info()).")
+    active: dict = Field(description="Description of the loaded backend (Backend.info(), file-system paths "
+                                     "reduced to file names).")
     output_label_sets: list[str] = Field(default_factory=list, description="Label sets the loaded backend's "
                                          "output can be asked for (label_set of /v1/parse and /v1/cutout), its own first.")
     backends: list[BackendOut]
