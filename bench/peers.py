@@ -255,6 +255,21 @@ def run_peer(name: str, sets: dict[str, list[Sample]], **open_opts) -> dict[str,
             close()
 
 
+def run_all(peers: list[str], sets: dict[str, list[Sample]], **open_opts) -> tuple[dict, list[str]]:
+    """Run every method of ``peers`` in turn on ``sets``; returns ``({name: {set: Score}}, skip lines)``."""
+    results, skipped = {}, []
+    for name in peers:
+        t0 = time.perf_counter()
+        try:
+            results[name] = run_peer(name, sets, **open_opts)
+        except PeerSkipped as e:
+            skipped.append(skip_line(name, str(e)))
+            print(skipped[-1], flush=True)
+            continue
+        print(f"{name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return results, skipped
+
+
 # ---- tables -----------------------------------------------------------------------------------------
 
 
@@ -328,30 +343,21 @@ def main(argv: list[str] | None = None) -> int:
         print("../shared/data not found: nothing to measure")
         return 1
     samples = {s: load_samples(data, s, args.limit) for s in sets}
-    command = "bench/peers.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:])).rstrip()
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = [f"`{command}`, {started}, {os.cpu_count()} CPUs, load average before: {_load()}; photos: "
-            + ", ".join(f"{s} {len(v)}" for s, v in samples.items())]
-    print(head[0], flush=True)
-    results, skipped = {}, []
-    for name in peers:
-        t0 = time.perf_counter()
-        try:
-            results[name] = run_peer(name, samples, isnet_model=args.isnet_model)
-        except PeerSkipped as e:
-            skipped.append(skip_line(name, str(e)))
-            print(skipped[-1], flush=True)
-            continue
-        print(f"{name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
-    head.append(f"finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average after: {_load()}")
+    command = ".venv/bin/python " + shlex.join(["bench/peers.py", *(sys.argv[1:] if argv is None else argv)])
+    started, load_before = time.strftime("%Y-%m-%d %H:%M", time.gmtime()), _load()
+    photos = ", ".join(f"{s} {len(v)}" for s, v in samples.items())
+    print(f"{command}: {started} UTC, {os.cpu_count()} CPUs, load average {load_before}; photos: {photos}", flush=True)
+    results, skipped = run_all(peers, samples, isnet_model=args.isnet_model)
+    head = f"Measured with `{command}`, {started}–{time.strftime('%H:%M', time.gmtime())} UTC on {os.cpu_count()} " \
+           f"CPUs (load average {load_before} before, {_load()} after); photos: {photos}."
     summary, detail = summary_table(results, sets), detail_table(results, sets)
-    text = "\n".join(head + [""] + summary + [""] + detail + [""] + skipped)
+    text = "\n".join([head, ""] + summary + [""] + detail + [""] + skipped)
     print("\n" + text, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
     print(f"wrote {args.out}")
     if args.update_docs:
-        notes = "\n".join(head + [""] + skipped)
+        notes = "\n".join([head, ""] + skipped)
         for path, table in ((ROOT / "README.md", summary), (ROOT / "docs" / "accuracy.md", detail)):
             path.write_text(replace_marked(path.read_text(), "\n".join([notes, ""] + table)))
             print(f"updated {path}")

@@ -99,3 +99,18 @@ def test_person_target_ignores_255():
     gt = np.array([[0, 1, 255], [19, 0, 41]], np.uint8)
     lut = mapping_lut("ccp", "coarse")
     assert peers.person_target(gt, lut).tolist() == [[0, 1, 255], [1, 0, 1]]
+
+
+def test_docs_carry_the_marked_tables():
+    """--update-docs rewrites exactly the marked block of README.md and docs/accuracy.md."""
+    import peers
+
+    for path in (peers.ROOT / "README.md", peers.ROOT / "docs" / "accuracy.md"):
+        text = path.read_text()
+        assert text.count(peers.MARK_BEGIN) == 1 and text.count(peers.MARK_END) == 1
+        new = peers.replace_marked(text, "| a | b |")
+        assert f"{peers.MARK_BEGIN}\n| a | b |\n{peers.MARK_END}" in new
+        assert new.split(peers.MARK_BEGIN)[0] == text.split(peers.MARK_BEGIN)[0]
+        assert new.split(peers.MARK_END)[1] == text.split(peers.MARK_END)[1]
+    with pytest.raises(ValueError, match="no <!-- peers:begin -->"):
+        peers.replace_marked("no markers", "x")
