@@ -1,4 +1,5 @@
-"""`make bench`: run every benchmark script in this folder, one after another, each in its own process.
+"""`make bench`: run every benchmark script in this folder, one after another, each in its own process
+(every ``bench_*.py``, then ``peers.py``).
 
 Each script prints its own table; the combined output is also written to ``bench-out/bench.txt``.
 Benchmarks never run in `make test` (they take minutes on a 2-core machine).
@@ -13,6 +14,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["bench_parsers.py", "bench_m2fp.py", "bench_service.py", "bench_video.py", "bench_compose.py"]
+LAST = ["peers.py"]
+"""Run after every ``bench_*.py``: the peers comparison (person IoU and speed beside ISNet, the MediaPipe
+selfie segmenter and BodyPix; it fetches ISNet with ``npm pack`` on its first run)."""
 
 
 def main() -> int:
@@ -20,6 +24,7 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     scripts = [HERE / s for s in ORDER if (HERE / s).exists()]
     scripts += sorted(p for p in HERE.glob("bench_*.py") if p.name not in ORDER)
+    scripts += [HERE / s for s in LAST if (HERE / s).exists()]
     log = []
     failed = 0
     for s in scripts:
