@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
+import socket
+import subprocess
 import sys
+import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +32,7 @@ def _home(tmp_path, monkeypatch):
     monkeypatch.setenv("HUMANPARSE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HUMANPARSE_OFFLINE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("humanparse.models.download.hub_unreachable", lambda hub: None)  # the real probe: below
     return tmp_path / "home"
 
 
@@ -232,6 +238,168 @@ def test_unreachable_hub_becomes_weights_not_found(monkeypatch):
     with pytest.raises(WeightsNotFoundError, match="ConnectionError: Name or service not known"):
         resolve_weights("segformer-b2-clothes")
     assert not any(p.name.startswith(".staging") for p in (Path(os.environ["HUMANPARSE_HOME"]) / "models").iterdir())
+
+
+# ---------------------------------------------------------------- a hub that cannot be reached: fast, quiet
+@pytest.fixture
+def closed_hub(monkeypatch):
+    """The real reachability probe, with ModelScope's and Hugging Face's endpoints on a closed 127.0.0.1 port
+    (nothing else is contacted); yields that port."""
+    from humanparse.models import download, reach
+
+    with socket.socket() as s:          # a free port, closed again: a connect is refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(download, "hub_unreachable", reach.hub_unreachable)
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv(reach.TIMEOUT_ENV, raising=False)
+    reach.forget()
+    yield port
+    reach.forget()
+
+
+def _fake_modelscope(monkeypatch, download) -> None:
+    """A stand-in ``modelscope`` client whose ``model_file_download`` is ``download`` (listing: empty)."""
+    class HubApi:
+        def get_model_files(self, model_id, revision=None, recursive=False):
+            return []
+
+    fd = types.ModuleType("modelscope.hub.file_download")
+    fd.model_file_download = download
+    api = types.ModuleType("modelscope.hub.api")
+    api.HubApi = HubApi
+    for name, mod in {"modelscope": types.ModuleType("modelscope"), "modelscope.hub": types.ModuleType("modelscope.hub"),
+                      "modelscope.hub.file_download": fd, "modelscope.hub.api": api}.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+
+
+@pytest.mark.parametrize("name", ["m2fp-r101-cihp", "segformer-b2-clothes"])
+def test_unreachable_hub_fails_at_once_with_the_offline_message(monkeypatch, closed_hub, name):
+    """No route to the hub: the clear error (``--weights`` hint, the endpoint named) within 5 s, and the hub
+    client (which would retry for a minute) is never called."""
+    import huggingface_hub
+
+    calls = []
+
+    def client(*a, **k):
+        calls.append(a)
+        raise ConnectionError("the client was called")
+
+    _fake_modelscope(monkeypatch, client)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", client)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", client)
+    t0 = time.monotonic()
+    with pytest.raises(WeightsNotFoundError) as info:
+        resolve_weights(name)
+    assert time.monotonic() - t0 < 5.0
+    assert calls == []
+    msg = str(info.value)
+    assert f"cannot connect to 127.0.0.1:{closed_hub}" in msg and "--weights PATH" in msg
+    assert f"humanparse models pull {name}" in msg
+
+
+def test_reachability_probe_is_bounded_cached_and_finds_a_listening_hub(monkeypatch, closed_hub):
+    """A name lookup that hangs costs the probe's time limit, not more; one answer per process (cached);
+    a hub that accepts connections is reachable; HUMANPARSE_HUB_TIMEOUT=0 turns the probe off."""
+    from humanparse.models import reach
+
+    lookups = []
+
+    def hanging_lookup(*a, **k):
+        lookups.append(a)
+        time.sleep(3)
+        raise socket.gaierror("too late")
+
+    with monkeypatch.context() as m:
+        m.setenv(reach.TIMEOUT_ENV, "0.3")
+        m.setenv("MODELSCOPE_ENDPOINT", "https://hub.invalid")
+        m.setattr(reach.socket, "getaddrinfo", hanging_lookup)
+        t0 = time.monotonic()
+        why = reach.hub_unreachable("modelscope")
+        assert time.monotonic() - t0 < 1.0
+        assert why == "cannot connect to hub.invalid:443: no answer within 0.3 s"
+        assert reach.hub_unreachable("modelscope") == why and len(lookups) == 1   # cached: not asked again
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert reach.hub_unreachable("huggingface") is None
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_hub}")
+    assert "connection refused" in reach.hub_unreachable("huggingface")
+    monkeypatch.setenv(reach.TIMEOUT_ENV, "0")
+    assert reach.hub_unreachable("huggingface") is None
+    monkeypatch.setenv(reach.TIMEOUT_ENV, "soon")
+    with pytest.raises(ValueError, match="HUMANPARSE_HUB_TIMEOUT"):
+        reach.hub_unreachable("huggingface")
+
+
+def test_proxy_variables_choose_what_the_probe_connects_to(monkeypatch):
+    from humanparse.models.reach import connect_target
+
+    for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    assert connect_target("https://modelscope.cn") == ("modelscope.cn", 443)
+    assert connect_target("http://127.0.0.1:8080/x") == ("127.0.0.1", 8080)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.lan:3128")
+    monkeypatch.setenv("NO_PROXY", "mirror.lan")
+    assert connect_target("https://modelscope.cn") == ("proxy.lan", 3128)
+    assert connect_target("https://mirror.lan") == ("mirror.lan", 443)
+
+
+def test_quiet_drops_the_hub_clients_retry_warnings_not_their_errors(monkeypatch):
+    """Under ``-q`` (quiet_requested) a retrying client's warnings are not printed; its errors are, and
+    without ``-q`` the warnings are (so the check can fail)."""
+    from humanparse.logs import quiet_requested
+
+    def flaky(model_id, file_path, revision=None, cache_dir=None, **_):
+        logging.getLogger("modelscope_hub.download").warning("Download failed, retrying in 2.0s")
+        logging.getLogger("modelscope_hub.download").error("gave up")
+        raise ConnectionError("network down")
+
+    _fake_modelscope(monkeypatch, flaky)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    hub_logger = logging.getLogger("modelscope_hub")
+    hub_logger.addHandler(handler)
+    level = hub_logger.level
+    hub_logger.setLevel(logging.INFO)
+    try:
+        with quiet_requested(), pytest.raises(WeightsNotFoundError, match="--weights PATH"):
+            pull("m2fp-r101-cihp")
+        assert [r.getMessage() for r in records] == ["gave up"]
+        assert hub_logger.level == logging.INFO                                     # restored
+        records.clear()
+        with pytest.raises(WeightsNotFoundError):
+            pull("m2fp-r101-cihp")
+        assert [r.getMessage() for r in records] == ["Download failed, retrying in 2.0s", "gave up"]
+    finally:
+        hub_logger.removeHandler(handler)
+        hub_logger.setLevel(level)
+
+
+def test_cli_parse_m2fp_without_a_route_is_one_quick_quiet_error_line(tmp_path, closed_hub):
+    """``humanparse parse photo -b m2fp -q`` with the hub unreachable: exit 2, one ``error`` line with the
+    ``--weights`` hint, no retry warnings, long before the clients' retries (~40 s on a refused port) end."""
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (32, 32)).save(photo)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                                        os.environ.get("PYTHONPATH")]))}
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "humanparse.cli.main", "parse", str(photo), "-b", "m2fp", "-q",
+                        "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120, env=env)
+    elapsed = time.monotonic() - t0
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and lines[0].startswith("error") and "--weights PATH" in lines[0], lines
+    assert f"127.0.0.1:{closed_hub}" in lines[0]
+    assert elapsed < 30, elapsed
 
 
 # ---------------------------------------------------------------- download path, cache, checksums

@@ -18,17 +18,23 @@ ignored by mediapipe 0.10.21: checked). So:
   when it retries with a larger diagonal shift (the solve goes on and succeeds). :func:`quiet_pymatting`
   routes that module's ``print`` through :func:`_library_print`, which drops it unless :func:`verbose`.
 
+* Hub clients (``modelscope``, ``huggingface_hub``): their Python loggers print retry warnings while a model
+  downloads. Under the CLI's ``-q`` (:func:`quiet_requested`), :func:`hub_client_logs_quieted` lets only their
+  errors through while the download runs.
+
 ``HUMANPARSE_LOG_LEVEL=debug`` (the CLI's ``--verbose``) turns all of this off: native lines pass through.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
 import tempfile
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Iterator
 
 LEVEL_ENV = "HUMANPARSE_LOG_LEVEL"
@@ -41,6 +47,11 @@ NATIVE_LINE = re.compile(
     rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \[[VIWEF]:onnxruntime"     # ONNX Runtime's default logger
     rb"|\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [IWEF] \d+ \d+\] [\w.]+:\d+: )")  # Ray's C++ logger
 """A line (bytes) written by MediaPipe, TFLite, ONNX Runtime or Ray's own (C++) loggers."""
+
+HUB_CLIENT_LOGGERS = ("modelscope", "modelscope_hub", "huggingface_hub")
+"""The Python loggers of the model hubs' clients (children included)."""
+
+_quiet: ContextVar[bool] = ContextVar("humanparse_quiet", default=False)
 
 _ORT_ERROR = 3  # ONNX Runtime severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
@@ -167,3 +178,33 @@ def ort_session_options(options=None):
     opts = ort.SessionOptions() if options is None else options
     opts.log_severity_level = level
     return opts
+
+
+@contextmanager
+def quiet_requested(on: bool = True) -> Iterator[None]:
+    """Run the block as asked for with ``-q`` (``on``): library log lines that are not errors stay off the
+    terminal (see :func:`hub_client_logs_quieted`). Nests; applies to the current thread / context only."""
+    token = _quiet.set(bool(on))
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+@contextmanager
+def hub_client_logs_quieted() -> Iterator[None]:
+    """Run the block with the hub clients' loggers (:data:`HUB_CLIENT_LOGGERS`) at ERROR when
+    :func:`quiet_requested` is in effect and not :func:`verbose`; their levels are restored afterwards.
+    Enter it after the client is imported (``modelscope`` sets its logger's level on import)."""
+    if not _quiet.get() or verbose():
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in HUB_CLIENT_LOGGERS]
+    saved = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(lg.getEffectiveLevel(), logging.ERROR))
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, saved):
+            lg.setLevel(level)

@@ -130,13 +130,19 @@ def exit_with_error(message: object, code: int = 2):
     raise typer.Exit(code)
 
 
-def open_backend(name: str, **options):
-    """:func:`humanparse.api.load_backend`, or one error line and exit code 2 when it cannot load."""
+def open_backend(name: str, quiet: bool = False, **options):
+    """:func:`humanparse.api.load_backend`, or one error line and exit code 2 when it cannot load.
+
+    Args:
+        quiet: the command's ``-q``: a hub client downloading weights prints no warnings (retries).
+    """
     from ..api import load_backend
     from ..errors import HumanParseError
+    from ..logs import quiet_requested
 
     try:
-        return load_backend(name, **options)
+        with quiet_requested(quiet):
+            return load_backend(name, **options)
     except HumanParseError as e:
         exit_with_error(e)
 

@@ -67,13 +67,16 @@ def eval_command(
     from ..eval.report import write_reports
     from ..eval.runner import evaluate
     from ..labels import get_label_set
+    from ..logs import quiet_requested
 
     try:
         gt_set = get_label_set(label_set)
         check_classes_file(labels.parent, gt_set)
         samples = select_split(find_samples(images, labels, instances), split)[:limit]
-        model_ = load_backend(backend, **backend_options(max_persons, weights, model, **flip_option(backend, flip),
-                                                                  **detect_option(backend, detect_threshold)))
+        with quiet_requested(quiet):       # -q: a hub client downloading weights prints no retry warnings
+            model_ = load_backend(backend, **backend_options(max_persons, weights, model,
+                                                             **flip_option(backend, flip),
+                                                             **detect_option(backend, detect_threshold)))
         make_comparison(gt_set, model_.label_set, map_to, merge)  # fail fast on a bad --map / --merge
     except (KeyError, ValueError, HumanParseError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -10,6 +10,11 @@ folder, are verified (see :mod:`.cache` for the checksum policy), and are then m
 No network is attempted when ``HUMANPARSE_OFFLINE=1`` (any hub) or ``HF_HUB_OFFLINE=1`` (Hugging
 Face) is set; a model that is then not cached raises :class:`humanparse.errors.WeightsNotFoundError`
 whose message says what to run on a connected machine and where to put the files.
+
+Otherwise one short TCP connect to the hub comes first (:func:`.reach.hub_unreachable`, at most
+``HUMANPARSE_HUB_TIMEOUT`` = 3 s, once per process): when the hub cannot be reached at all, the same error
+comes at once, instead of after the hub clients' minute of retries. Under the CLI's ``-q`` the clients'
+own log lines (retry warnings) are dropped (:func:`humanparse.logs.hub_client_logs_quieted`).
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import tempfile
 from pathlib import Path
 
 from ..errors import BackendUnavailableError, HumanParseError, WeightsNotFoundError
+from ..logs import hub_client_logs_quieted
 from .cache import (LOCK_NAME, bundled_dir, lock_record, missing_files, models_root, new_lock, pinned_sha256,
                     read_lock, verify_dir, write_json_atomic)
 from .catalog import ModelEntry, get_model
 from .integrity import ChecksumMismatchError, check_digest, normalise_digest, sha256_file
+from .reach import hub_unreachable
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -134,7 +141,9 @@ def pull(name: str | ModelEntry, revision: str | None = None, force: bool = Fals
         the model folder ``cache_dir()/models/<name>`` (for bundled models, the installed package folder).
     Raises:
         UnknownModelError: ``name`` is not in the catalogue.
-        WeightsNotFoundError: offline, or the hub cannot be reached / does not have the file.
+        WeightsNotFoundError: offline, or the hub cannot be reached (found out within
+            ``HUMANPARSE_HUB_TIMEOUT`` seconds, no retries) / does not have the file.
+        HumanParseError: ``HUMANPARSE_HUB_TIMEOUT`` is not a number of seconds.
         BackendUnavailableError: the hub's client library (``modelscope``) is not installed.
         ChecksumMismatchError: a downloaded file does not match its pinned or hub-reported digest
             (nothing is written to the cache folder then).
@@ -152,6 +161,12 @@ def pull(name: str | ModelEntry, revision: str | None = None, force: bool = Fals
     reason = offline_reason(entry.hub)
     if reason:
         raise weights_not_found(entry, reason)
+    try:
+        unreachable = hub_unreachable(entry.hub)
+    except ValueError as e:
+        raise HumanParseError(str(e)) from e
+    if unreachable:
+        raise weights_not_found(entry, f"{entry.hub} cannot be reached: {unreachable}")
     hub = _HUBS[entry.hub](entry, revision)
     pinned = pinned_sha256(entry, revision)
     sizes = {f.name: f.size for f in entry.files if f.size is not None} if pinned else {}
@@ -160,8 +175,9 @@ def pull(name: str | ModelEntry, revision: str | None = None, force: bool = Fals
         fetched: list[tuple[str, Path, str, str]] = []
         for f in entry.files:
             try:
-                hub_digest = hub.digest(f.name)
-                local = hub.download(f.name, staging)
+                with hub_client_logs_quieted():
+                    hub_digest = hub.digest(f.name)
+                    local = hub.download(f.name, staging)
             except HumanParseError:
                 raise
             except Exception as e:  # noqa: BLE001 - hub clients raise many types (HTTP, OS, offline)
