@@ -76,13 +76,16 @@ def live_command(
         _fail(e)
     sink = processor = executor = None
     try:
-        fps = float(source.fps) if max_fps is None else min(float(source.fps), max_fps)
+        from fractions import Fraction
+
+        fps = source.fps if max_fps is None else min(source.fps, Fraction(max_fps).limit_denominator(1001))
+        keep_pts = source.is_file                # a file in, a file out: the source's timestamps, exactly
         try:
             if output == VIRTUAL_CAMERA:
-                sink = VirtualCameraSink(source.width, source.height, fps)
+                sink = VirtualCameraSink(source.width, source.height, float(fps))
             else:
                 sink = FileSink(output, source.width, source.height, fps, alpha=transparent,
-                                clock=realtime or not source.is_file)
+                                time_base=source.time_base if keep_pts else None)
         except HumanParseError as e:
             _fail(e)
         submit = None
@@ -104,7 +107,7 @@ def live_command(
         period = 1.0 / max_fps if max_fps else 0.0
         next_start = 0.0
         try:
-            for rgb, arrived in source.frames():
+            for rgb, arrived, pts in source.frames():
                 if period:
                     if time.perf_counter() < next_start:
                         continue                 # over --max-fps: skip this frame
@@ -113,7 +116,10 @@ def live_command(
                     frame = processor.process(rgb)
                 except KeyError as e:
                     _fail(str(e).strip("'\""))
-                sink.write(frame.image)
+                if output == VIRTUAL_CAMERA:
+                    sink.write(frame.image)
+                else:
+                    sink.write(frame.image, pts if keep_pts else None)
                 meter.add(time.perf_counter() - arrived)
                 now = time.perf_counter()
                 if not quiet and now - shown >= 1.0:

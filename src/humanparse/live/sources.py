@@ -2,7 +2,8 @@
 
 Inputs are read with PyAV (FFmpeg): ``/dev/videoN`` through the ``v4l2`` demuxer, an ``rtsp://`` /
 ``http://`` / ``udp://`` ... URL as FFmpeg opens it, any video file through :class:`humanparse.video.VideoReader`,
-played at its own frame rate (like a camera) and looped. The virtual camera is ``pyvirtualcam`` (optional extra
+played at its own timestamps (like a camera) and looped; each frame keeps its presentation timestamp (continued
+across loops), so a file written from a file source has the source's frame rate and timing exactly. The virtual camera is ``pyvirtualcam`` (optional extra
 ``humanparse[virtualcam]``), which on Linux writes to a v4l2loopback device (the kernel module must be loaded).
 """
 
@@ -12,7 +13,7 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -39,6 +40,18 @@ def is_url(spec: str) -> bool:
     return "://" in spec
 
 
+class SourceFrame(NamedTuple):
+    """One frame handed out by :meth:`FrameSource.frames`."""
+
+    image: np.ndarray
+    """``(H, W, 3)`` uint8 RGB."""
+    arrived: float
+    """When the reading thread delivered it (``time.perf_counter()``)."""
+    pts: int | None
+    """Presentation timestamp in :attr:`FrameSource.time_base` units (files: the file's own, plus the length of
+    the passes before when looping); ``None`` when the input has none."""
+
+
 class FrameSource:
     """RGB frames from a camera, a URL or a file, read by a background thread into a one-frame slot.
 
@@ -49,7 +62,8 @@ class FrameSource:
             misses frames); False: deliver every frame, waiting for the consumer.
         size: ``(width, height)`` to ask a camera for (``None``: its default).
     Attributes:
-        width, height (px), fps (Fraction) of the input; ``dropped``: frames the consumer missed.
+        width, height (px), fps (Fraction) of the input; time_base (Fraction): seconds per ``pts`` unit of the
+        frames (``None`` when unknown); ``dropped``: frames the consumer missed.
     Raises:
         LiveSourceError: the input cannot be opened.
     """
@@ -66,13 +80,13 @@ class FrameSource:
         self._error: BaseException | None = None
         self._ended = False
         first = self._open()
-        self.height, self.width = first.shape[:2]
+        self.height, self.width = first[0].shape[:2]
         self._first = first
         self._thread = threading.Thread(target=self._run, name="humanparse-live-source", daemon=True)
 
     # ------------------------------------------------------------------ opening
-    def _open(self) -> np.ndarray:
-        """Open the input, return its first frame (so size errors show up before the model loads)."""
+    def _open(self) -> tuple[np.ndarray, int | None]:
+        """Open the input, return its first frame and pts (so size errors show up before the model loads)."""
         import av
 
         if self.is_file:
@@ -83,7 +97,10 @@ class FrameSource:
             except HumanParseError as e:
                 raise LiveSourceError(str(e)) from None
             self.fps = self._reader.fps
-            self._frames = (f.image for f in self._reader.frames())
+            self.time_base = self._reader.time_base
+            self._step = max(1, round(1 / (self.fps * self.time_base)))   # pts units of one frame
+            self._offset = 0
+            self._frames = self._file_pass()
         else:
             options = {"fflags": "nobuffer"}
             fmt = None
@@ -102,7 +119,8 @@ class FrameSource:
                 raise LiveSourceError(f"{self.spec}: no video stream")
             stream = self._container.streams.video[0]
             self.fps = Fraction(stream.average_rate or stream.guessed_rate or 30)
-            self._frames = (vf.to_ndarray(format="rgb24") for vf in self._container.decode(stream))
+            self.time_base = Fraction(stream.time_base) if stream.time_base else None
+            self._frames = ((vf.to_ndarray(format="rgb24"), vf.pts) for vf in self._container.decode(stream))
         try:
             first = next(self._frames)
         except StopIteration:
@@ -111,23 +129,40 @@ class FrameSource:
             raise LiveSourceError(f"{self.spec}: cannot read a frame ({e})") from None
         return first
 
+    def _file_pass(self) -> Iterator[tuple[np.ndarray, int]]:
+        """``(image, pts)`` of one pass over the file; pts are the file's own plus :attr:`_offset` (the length of
+        the passes before), a frame without one gets the previous pts plus one frame. Afterwards
+        :attr:`_offset` is where the next pass starts: the last pts plus that frame's duration (the step
+        between the last two frames)."""
+        first = last = None
+        step = self._step
+        for f in self._reader.frames():
+            pts = f.pts if f.pts is not None else (last + step if last is not None else 0)
+            if last is not None and pts > last:
+                step = pts - last
+            first = pts if first is None else first
+            last = pts
+            yield f.image, pts + self._offset
+        if last is not None:
+            self._offset += last + step - first
+
     def _reopen(self) -> bool:
         self._reader.close()
         from ..video import VideoReader
 
         self._reader = VideoReader(self.spec)
-        self._frames = (f.image for f in self._reader.frames())
+        self._frames = self._file_pass()
         return True
 
     # ------------------------------------------------------------------ reading thread
-    def _deliver(self, frame: np.ndarray) -> None:
+    def _deliver(self, frame: tuple[np.ndarray, int | None]) -> None:
         if self.realtime or not self.is_file:
-            self._slot.put((frame, time.perf_counter()))
+            self._slot.put(SourceFrame(frame[0], time.perf_counter(), frame[1]))
         else:                                           # every frame: wait until the consumer took the last one
             with self._cond:
                 while len(self._slot) and not self._stop.is_set():
                     self._cond.wait(0.1)
-                self._slot.put((frame, time.perf_counter()))
+                self._slot.put(SourceFrame(frame[0], time.perf_counter(), frame[1]))
         with self._cond:
             self._cond.notify_all()
 
@@ -135,13 +170,17 @@ class FrameSource:
         period = float(1 / self.fps) if self.fps else 1 / 30
         t_next = time.perf_counter()
         frame = self._first
+        last_pts = None
         try:
             while not self._stop.is_set():
-                if self.is_file and self.realtime:
+                if self.is_file and self.realtime:     # paced by the file's timestamps (variable rates too)
+                    if last_pts is not None:
+                        gap = float((frame[1] - last_pts) * self.time_base)
+                        t_next = max(t_next + (gap if gap > 0 else period), time.perf_counter() - period)
                     delay = t_next - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                    t_next = max(t_next + period, time.perf_counter() - period)
+                    last_pts = frame[1]
                 self._deliver(frame)
                 try:
                     frame = next(self._frames)
@@ -158,8 +197,8 @@ class FrameSource:
                 self._cond.notify_all()
 
     # ------------------------------------------------------------------ consuming
-    def frames(self) -> Iterator[tuple[np.ndarray, float]]:
-        """The newest frame each time the consumer asks, with its arrival time (``time.perf_counter()``).
+    def frames(self) -> Iterator[SourceFrame]:
+        """The newest frame each time the consumer asks, with its arrival time and timestamp (:class:`SourceFrame`).
 
         Reading starts with the first call (so model loading before it drops no frames). Ends when the input
         ends (not a looped file) or :meth:`close` is called.
@@ -246,35 +285,47 @@ class FileSink:
     ``transparent``).
 
     Args:
-        path: output file; width, height: px; fps: nominal frame rate.
+        path: output file; width, height: px; fps: nominal frame rate (a Fraction keeps e.g. 30000/1001 exact;
+            a float is rounded to a denominator <= 1001).
         alpha: write transparency.
-        clock: stamp each frame with its wall-clock time (a live recording plays at the rate it was made);
-            False: one frame every ``1 / fps`` s (every input frame was processed).
+        clock: frames written without a ``pts``: stamp each with its wall-clock time (a live recording plays at
+            the rate it was made); False: one frame every ``1 / fps`` s.
+        time_base: seconds per ``pts`` unit of :meth:`write` (a file source's, to keep its timestamps exactly);
+            default 1/1000.
     Raises:
         VideoError: unsupported container or alpha where it cannot be stored.
     """
 
-    def __init__(self, path, width: int, height: int, fps: float, alpha: bool = False, clock: bool = True) -> None:
+    def __init__(self, path, width: int, height: int, fps: float | Fraction, alpha: bool = False, clock: bool = True,
+                 time_base: Fraction | None = None) -> None:
         from ..video import VideoWriter
 
-        self.time_base = Fraction(1, 1000)
-        self._fps = Fraction(fps).limit_denominator(1001)
+        self.time_base = Fraction(time_base) if time_base else Fraction(1, 1000)
+        self._fps = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
         self._writer = VideoWriter(path, width, height, self._fps, self.time_base, alpha)
         self._clock = clock
         self._t0: float | None = None
-        self._last_pts = -1
+        self._last_pts: int | None = None
         self.frames = 0
 
-    def write(self, image: np.ndarray) -> None:
-        """Append one frame (``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA uint8)."""
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        """Append one frame (``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA uint8).
+
+        Args:
+            pts: its timestamp in :attr:`time_base` units (a file source's, kept as is); ``None``: stamped as
+                ``clock`` says. A pts not after the previous one becomes the previous + 1 (a muxer refuses it).
+        """
         now = time.perf_counter()
         if self._t0 is None:
             self._t0 = now
-        t = (now - self._t0) if self._clock else float(self.frames / self._fps)
-        pts = max(self._last_pts + 1, int(t * 1000))
+        if pts is None:
+            t = Fraction(now - self._t0) if self._clock else self.frames / self._fps
+            pts = round(t / self.time_base)
+        if self._last_pts is not None:
+            pts = max(self._last_pts + 1, int(pts))
         self.frames += 1
-        self._writer.write(image, pts)
-        self._last_pts = pts
+        self._writer.write(image, int(pts))
+        self._last_pts = int(pts)
 
     def close(self) -> None:
         """Finish the file. Idempotent."""
