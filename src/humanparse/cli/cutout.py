@@ -79,8 +79,8 @@ def cutout_command(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--person") from None
     files = input_files(paths, out)
-    model_ = open_backend(backend, quiet, **backend_options(max_persons, weights, model,
-                                                            **detect_option(backend, detect_threshold)))
+    model_ = open_backend(backend, quiet=quiet, **backend_options(max_persons, weights, model,
+                                                                  **detect_option(backend, detect_threshold)))
     chosen = {}
     for opt, value in (("--keep", keep), ("--remove", remove)):
         if value is not None:

@@ -40,9 +40,9 @@ def parse_command(
         raise typer.BadParameter(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}",
                                  param_hint="--format")
     files = input_files(paths, out)
-    model_ = open_backend(backend, quiet, **backend_options(max_persons, weights, model, runtime=runtime,
-                                                                 **flip_option(backend, flip),
-                                                                 **detect_option(backend, detect_threshold)))
+    model_ = open_backend(backend, quiet=quiet, **backend_options(max_persons, weights, model, runtime=runtime,
+                                                                       **flip_option(backend, flip),
+                                                                       **detect_option(backend, detect_threshold)))
 
     check_label_set(model_.name, model_.label_set, label_set)     # before any work
     persons = 0

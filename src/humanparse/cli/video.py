@@ -60,8 +60,8 @@ def video_command(
     except HumanParseError as e:
         fail_line(src, e)
         raise typer.Exit(1)
-    model_ = open_backend(backend, quiet, **backend_options(max_persons, weights, model,
-                                                            **detect_option(backend, detect_threshold)))
+    model_ = open_backend(backend, quiet=quiet, **backend_options(max_persons, weights, model,
+                                                                  **detect_option(backend, detect_threshold)))
     out_set = check_label_set(model_.name, model_.label_set, label_set)     # before any frame
     if parts is not None:                   # a misspelt part is refused before the first frame, by name
         from ..labels import resolve_parts
