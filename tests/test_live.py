@@ -242,13 +242,22 @@ def _eventually(check, timeout_s: float = 10.0) -> bool:
     return True
 
 
-def test_parts_mode_reuses_the_last_parsing(frame):
+def _gated(mask, frame, segmenter):
+    """``mask`` as ``mode=parts`` draws it on a still ``frame``: kept only near the segmenter's people."""
+    from humanparse.live.follow import follow_mask
+
+    return follow_mask(mask, None, segmenter(frame)) > 0.5
+
+
+def test_parts_mode_reuses_the_last_parsing(frame, segmenter):
     parser = GatedParser()
     with ThreadPoolExecutor(1) as pool:
-        p = LiveProcessor(LiveOptions(mode="parts", background="#000000", smoothing=0.0),
+        p = LiveProcessor(LiveOptions(mode="parts", background="#000000", smoothing=0.0), segmenter,
                           parts_submit=lambda rgb: pool.submit(parser.predict, rgb))
         first = p.process(frame)                         # waits for the first parsing
-        expected = parser.backend.predict(frame).mask()
+        box = parser.backend.predict(frame).mask()
+        expected = _gated(box, frame, segmenter)
+        assert 0 < expected.sum() < box.sum()
         assert np.array_equal(first.alpha > 0.5, expected)
         for _ in range(10):          # the parser is stuck on frame 2: frames go on with the last parsing
             out = p.process(frame)
@@ -265,16 +274,16 @@ def test_parts_mode_reuses_the_last_parsing(frame):
         p.close()
 
 
-def test_parts_mode_keeps_only_named_parts_and_resizes(frame):
+def test_parts_mode_keeps_only_named_parts_and_resizes(frame, segmenter):
     parser = GatedParser()
     parser.gate.set()
     with ThreadPoolExecutor(1) as pool:
-        p = LiveProcessor(LiveOptions(mode="parts", parts="face", smoothing=0.0),
+        p = LiveProcessor(LiveOptions(mode="parts", parts="face", smoothing=0.0), segmenter,
                           parts_submit=lambda rgb: pool.submit(parser.predict, rgb))
         a = p.process(frame).alpha
         parsing = parser.backend.predict(frame)
-        assert np.array_equal(a > 0.5, parsing.mask("face"))
-        assert 0 < (a > 0.5).sum() < parsing.mask().sum()
+        assert np.array_equal(a > 0.5, _gated(parsing.mask("face"), frame, segmenter))
+        assert 0 < (a > 0.5).sum() < _gated(parsing.mask(), frame, segmenter).sum()
         p.process(cv2.resize(frame, (320, 180)))         # result of the old size is scaled, not an error
         p.close()
     with pytest.raises(ValueError, match="parts_submit"):

@@ -37,13 +37,14 @@ class PartsFollower:
         self._lock = threading.Lock()
         self._pending: Future | None = None
         self._latest: Parsing | None = None
+        self._latest_context = None
         self._latest_at = 0.0
         self.first_timeout_s = float(first_timeout_s)
         self.parsed = 0
         self.errors = 0
         self.last_error: str | None = None
 
-    def _done(self, fut: Future) -> None:
+    def _done(self, fut: Future, context=None) -> None:
         with self._lock:
             if self._pending is fut:
                 self._pending = None
@@ -55,6 +56,7 @@ class PartsFollower:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 return
             self._latest, self._latest_at = fut.result(), time.perf_counter()
+            self._latest_context = context
             self.parsed += 1
 
     def update(self, rgb: np.ndarray) -> Parsing | None:
@@ -66,6 +68,15 @@ class PartsFollower:
             the most recent finished :class:`Parsing` (of this or an earlier frame; its size may differ from
             ``rgb``'s after a resolution change), or ``None`` if none has finished yet: only then does the call
             wait, up to ``first_timeout_s``, for the first one.
+        """
+        return self.follow(rgb)[0]
+
+    def follow(self, rgb: np.ndarray, context=None) -> tuple[Parsing | None, object]:
+        """As :meth:`update`, with ``context`` kept beside the frame if the parser takes it (e.g. the frame's
+        selfie alpha) and handed back with the parsing made from that frame.
+
+        Returns:
+            ``(latest parsing or None, the context given with the frame it was parsed from)``.
         """
         with self._lock:
             start = self._pending is None
@@ -79,17 +90,17 @@ class PartsFollower:
             else:
                 with self._lock:
                     self._pending = fut
-                fut.add_done_callback(self._done)
+                fut.add_done_callback(lambda f, c=context: self._done(f, c))
         with self._lock:
-            latest, pending = self._latest, self._pending
+            latest, latest_context, pending = self._latest, self._latest_context, self._pending
         if latest is None and pending is not None:
             try:
                 pending.result(timeout=self.first_timeout_s)
             except Exception:  # noqa: BLE001 - recorded by _done
                 pass
             with self._lock:
-                latest = self._latest
-        return latest
+                latest, latest_context = self._latest, self._latest_context
+        return latest, latest_context
 
     @property
     def age_s(self) -> float | None:

@@ -83,7 +83,8 @@ class LiveProcessor:
 
     Args:
         options: the session's :class:`LiveOptions`.
-        segmenter: ``mode=person``: the :class:`PersonSegmenter` to use (default: a new one, closed by :meth:`close`).
+        segmenter: the :class:`PersonSegmenter` to use (default: a new one, closed by :meth:`close`); in
+            ``mode=parts`` it says each frame where the people are now (:mod:`humanparse.live.follow`).
         parts_submit: ``mode=parts``: how to start parsing a frame (:data:`humanparse.live.parts.Submit`), e.g.
             a thread pool around ``humanparse.get_backend().predict`` or the service's inference pool.
         background: what to composite over, already parsed (``compose.parse_background``: ``"blur"``,
@@ -107,23 +108,28 @@ class LiveProcessor:
             if parts_submit is None:
                 raise ValueError("mode=parts needs a parser (parts_submit)")
             self.parts = PartsFollower(parts_submit)
-        else:
-            self._own_segmenter = segmenter is None
-            self.segmenter = segmenter or PersonSegmenter()
+        self._own_segmenter = segmenter is None
+        self.segmenter = segmenter or PersonSegmenter()
         self.smoother = EmaSmoother(options.smoothing) if options.smoothing > 0 else AlphaSmoother()
         self._shape: tuple[int, int] | None = None
         self.frames = 0
 
     # ---------------------------------------------------------------- stages
     def _parts_alpha(self, rgb: np.ndarray) -> tuple[np.ndarray, float | None]:
-        parsing = self.parts.update(rgb)
+        """The last parsing's mask made to follow this frame's person (:func:`follow.follow_mask`)."""
+        from .follow import follow_mask
+
+        now = self.segmenter(rgb)
+        parsing, then = self.parts.follow(rgb, context=now)
         h, w = rgb.shape[:2]
         if parsing is None:                       # the parser failed: keep the frame as it is
             return np.ones((h, w), np.float32), None
         mask = parsing.mask(self.options.parts).astype(np.uint8)
-        if mask.shape != (h, w):                  # parsed before a resolution change
+        if mask.shape != (h, w):                  # parsed before a resolution change: no motion known
             mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
-        return mask.astype(np.float32), self.parts.age_s
+        if then is not None and then.shape != (h, w):
+            then = None
+        return follow_mask(mask > 0, then, now), self.parts.age_s
 
     def process(self, rgb: np.ndarray) -> LiveFrame:
         """Composite one frame.
