@@ -9,7 +9,9 @@ Pipeline (on a working copy whose long side is at most ``work_size``), ``persons
    :mod:`humanparse.train`) predicts ``cihp-bag`` logits (CIHP-20 + bag, 21 classes) at stride 4.
    (A 20-channel network, as shipped until run 4, gives plain CIHP-20.)
 4. Logits are warped back onto the image and each pixel gets one owner: the person whose crop is
-   centred on it among those whose network calls it person (:func:`.compose.compose_boxes`).
+   centred on it among those whose network calls it person; it is foreground when the owner's
+   network and MediaPipe's selfie segmenter (whole photo, ``general`` model), mixed, say so
+   (:func:`.compose.compose_boxes`).
 
 ``persons="pose"`` is the pipeline of the previous release, kept for comparison (``bench/bench_parsers.py``):
 1. Persons: MediaPipe pose passes confirmed by a face mesh (:func:`humanparse.persons.pose_finder.detect_persons`,
@@ -41,6 +43,8 @@ from ...persons.pose_finder import detect_persons, resize_for_work
 from ...train.targets import FLIP_LUT
 from ...persons import FINDERS, YoloxDetector
 from ...persons.yolox import SCORE_THRESHOLD
+from ...persons.segmenter import PersonSegmenter
+from . import compose as _compose
 from .compose import compose_boxes, softmax
 from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image, warp_mask
 from .weights import card, verified_weights
@@ -83,13 +87,10 @@ with and without ``--crowd``; docs/training-log.md, run 5): from 0 to 0.4, CCP v
 85.0 -> 86.5 %, APr@0.5 79.3 -> 80.4 %; crowds person IoU 76.1 -> 77.6 %, APr_vol 40.2 -> 42.1 %.
 0.4 was the best value on every one of these but APr (0.5-0.6: +1.8 on groups, +0.3 on crowds)."""
 
-CROP_MARGIN = 1.15
-"""Enlargement of a YOLOX box around its centre for the network crop (``persons="yolox"``); chosen on
-``cihp_val`` beside CCP validation (``bench/crowds_val.py``; docs/backend-lite.md)."""
-
-PERSON_ALPHA = "selfie"
-MIN_RELATIVE_HEIGHT = 0.0
-"""Detections whose box is less tall than this fraction of the tallest box are dropped (0: none)."""
+CROP_MARGIN = 1.05
+"""Enlargement of a YOLOX box around its centre for the network crop (``persons="yolox"``). Chosen on
+``cihp_val`` beside CCP validation (``bench/crowds_val.py``; docs/backend-lite.md): against 1.15, CCP
+validation coarse mIoU 65.5 -> 66.7 %, cihp_val equal (1.25 was worse on both)."""
 
 LANDMARK_SLACK = 0.05
 """Landmarks off the image count towards the person box only this far out (fraction of the image side)."""
@@ -219,11 +220,14 @@ class LiteBackend(Backend):
         self._lock = threading.Lock()
         self._detector = pose_detector(self.max_persons) if persons == "pose" else None
         self._yolox = YoloxDetector(threshold, num_threads=num_threads) if persons == "yolox" else None
+        self._segmenter = PersonSegmenter("general") if persons == "yolox" and _compose.ALPHA_BLEND > 0 else None
 
     def close(self) -> None:
         """Release the MediaPipe landmarkers (the ONNX sessions are freed with the object)."""
         if self._detector is not None:
             self._detector.close()
+        if self._segmenter is not None:
+            self._segmenter.close()
 
     def info(self) -> dict:
         d = super().info()
@@ -280,27 +284,12 @@ class LiteBackend(Backend):
     def _predict_boxes(self, work: np.ndarray):
         """Label map, instance map and scores on the working copy from YOLOX boxes (or Nones)."""
         dets = self._yolox.detect(work, self.max_persons)
-        if dets and MIN_RELATIVE_HEIGHT > 0:
-            tallest = max(d.box[3] - d.box[1] for d in dets)
-            dets = [d for d in dets if d.box[3] - d.box[1] >= MIN_RELATIVE_HEIGHT * tallest]
         if not dets:
             return None, None, None
         mats = [crop_matrix(d.box, margin=CROP_MARGIN) for d in dets]
         logits = self.logits(np.stack([warp_image(work, m) for m in mats]))
-        alphas = None
-        from . import compose as C
-        if C.ALPHA_BLEND > 0 and PERSON_ALPHA == "selfie":
-            if getattr(self, "_seg", None) is None:
-                from ...persons.segmenter import PersonSegmenter
-                self._seg = PersonSegmenter("general")
-            alphas = [self._seg(work)] * len(dets)
-        elif C.ALPHA_BLEND > 0 and PERSON_ALPHA == "pose":
-            if getattr(self, "_pose", None) is None:
-                self._pose = pose_detector(1)
-            from ...persons.pose_finder import poses_in_boxes
-            zero = np.zeros(work.shape[:2], np.float32)
-            alphas = [zero if p is None else p.mask for p in poses_in_boxes(self._pose, work, [d.box for d in dets])]
-        labels, inst = compose_boxes(work.shape[:2], logits, mats, [d.box for d in dets], alphas=alphas)
+        alpha = self._segmenter(work) if self._segmenter is not None else None
+        labels, inst = compose_boxes(work.shape[:2], logits, mats, [d.box for d in dets], alpha=alpha)
         return labels, inst, [d.score for d in dets]
 
     def _predict_poses(self, work: np.ndarray):
