@@ -31,6 +31,10 @@ def train_command(
     mask_input: bool = typer.Option(False, "--mask-input",
                                     help="Also feed the person's MediaPipe pose mask as a 4th input channel "
                                          "(an experiment, docs/training-log.md run 6; not the shipped recipe)."),
+    crowd_crops: bool = typer.Option(False, "--crowd-crops",
+                                     help="Crowd-crop augmentations: detector-like box jitter, people cut on any "
+                                          "side, hard-negative patches (an experiment, docs/training-log.md run 8; "
+                                          "not the shipped recipe)."),
 ) -> None:
     """Train the EfficientNet-Lite0 part network on CCP's train split (BodyPix teacher for body parts).
 
@@ -48,6 +52,12 @@ def train_command(
                           "../shared/data/ccp was not found")
         raise typer.Exit(2)
     cfg = TrainConfig(data=str(root), out=str(out), seed=seed, threads=threads, mask_input=mask_input)
+    if crowd_crops:
+        from dataclasses import asdict
+
+        from ..train.data import Augment
+
+        cfg.augment = asdict(Augment.crowd_crops())
     if steps:
         cfg.steps = steps
     try:
