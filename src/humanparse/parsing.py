@@ -265,10 +265,7 @@ class Parsing:
         for p in self.persons:
             d = p.to_dict()
             if include_masks:
-                inst = self.instances == p.id
-                d["mask"] = rle.encode(inst)
-                d["masks"] = {name: rle.encode(inst & (self.labels == self.label_set.index(name)))
-                              for name in p.part_areas}
+                d["mask"], d["masks"] = self._person_rles(p)
             persons.append(d)
         out = {
             "width": self.width, "height": self.height,
@@ -278,6 +275,19 @@ class Parsing:
         if self.timings:
             out["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
         return out
+
+    def _person_rles(self, p: Person) -> tuple[dict, dict[str, dict]]:
+        """COCO RLE of person ``p`` and of each of its parts (names of ``p.part_areas``), computed on the
+        person's box only (:func:`humanparse.io.rle.encode_parts`; byte-identical to encoding full-frame masks)."""
+        x1, y1, x2, y2 = p.bbox
+        inst = self.instances[y1:y2, x1:x2]
+        if np.count_nonzero(inst == p.id) != p.area:    # a hand-made Person whose bbox misses pixels: whole frame
+            x1, y1, x2, y2 = 0, 0, self.width, self.height
+            inst = self.instances
+        codes = np.where(inst == p.id, self.labels[y1:y2, x1:x2].astype(np.int16), np.int16(rle.OUTSIDE))
+        ids = {name: self.label_set.index(name) for name in p.part_areas}
+        whole, parts = rle.encode_parts(codes, (x1, y1, x2, y2), self.height, self.width, ids.values())
+        return whole, {name: parts[i] for name, i in ids.items()}
 
     @classmethod
     def from_json(cls, data: dict) -> "Parsing":
