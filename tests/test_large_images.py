@@ -130,3 +130,37 @@ def test_rendering_and_json_memory_stay_near_the_output_size():
     assert _peak_mb(lambda: p.colorize()) < 2.2 * 18
     assert _peak_mb(lambda: p.overlay(image)) < 1.5 * 18
     assert _peak_mb(lambda: p.to_json()) < 12
+
+
+@pytest.mark.parametrize("small,big", [((30, 20), (30, 20)), ((30, 20), (97, 61)), ((17, 40), (400, 1001)),
+                                       ((64, 48), (50, 100)), ((5, 7), (600, 400))])
+def test_from_work_maps_equals_from_maps_of_the_upscaled_maps(small, big):
+    import cv2
+
+    rng = np.random.default_rng(small[0] * big[1])
+    labels = rng.integers(0, 20, small).astype(np.uint8)
+    inst = (rng.integers(0, 4, small) * (labels > 0)).astype(np.uint16)
+    inst[0, 0], inst[-1, -1], labels[0, 0], labels[-1, -1] = 3, 2, 5, 6      # persons on the corners
+    H, W = big
+    want = Parsing.from_maps(cv2.resize(labels, (W, H), interpolation=cv2.INTER_NEAREST),
+                             cv2.resize(inst, (W, H), interpolation=cv2.INTER_NEAREST), "cihp", [0.5, 0.6, 0.7])
+    got = Parsing.from_work_maps(labels, inst, (H, W), "cihp", [0.5, 0.6, 0.7])
+    assert got.persons == want.persons
+    np.testing.assert_array_equal(got.labels, want.labels)
+    np.testing.assert_array_equal(got.instances, want.instances)
+    assert got.labels.dtype == np.uint8 and got.instances.dtype == np.uint16
+
+
+def test_lite_predict_keeps_no_full_size_temporaries(monkeypatch):
+    # The backend's post-processing on a 2000x3000 photo: before, the maps were upscaled first and
+    # from_maps and the left-to-right ordering made intp index / coordinate arrays of the full size
+    # (several per pixel: > 200 MB here, > 1 GB at 24 MP).
+    from humanparse.backends import base
+
+    small_l = np.zeros((683, 1024), np.uint8)
+    small_i = np.zeros((683, 1024), np.uint16)
+    for k in range(4):
+        small_i[200:, 50 + 250 * k:200 + 250 * k] = k + 1
+        small_l[200:, 50 + 250 * k:200 + 250 * k] = 1 + k
+    peak = _peak_mb(lambda: base.parsing_left_to_right(small_l, small_i, [0.9] * 4, "cihp", size=(2000, 3000)))
+    assert peak < 60            # the two full-size maps (6 + 12 MB) and small-map temporaries (~25 MB)
