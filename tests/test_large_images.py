@@ -164,3 +164,26 @@ def test_lite_predict_keeps_no_full_size_temporaries(monkeypatch):
         small_l[200:, 50 + 250 * k:200 + 250 * k] = 1 + k
     peak = _peak_mb(lambda: base.parsing_left_to_right(small_l, small_i, [0.9] * 4, "cihp", size=(2000, 3000)))
     assert peak < 60            # the two full-size maps (6 + 12 MB) and small-map temporaries (~25 MB)
+
+
+def test_save_writes_the_same_pixels_as_the_arrays(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)
+    labels = np.zeros((45, 70), np.uint8)
+    inst = np.zeros((45, 70), np.uint16)
+    labels[5:40, 10:30], inst[5:40, 10:30] = rng.integers(1, 20, (35, 20)), 1
+    labels[5:40, 40:65], inst[5:40, 40:65] = 3, 300         # id renumbered to 2
+    p = Parsing.from_maps(labels, inst, "cihp")
+    out = p.save(tmp_path, "labels,instances,color,overlay,cutout,json", stem="x", image=image)
+    read = {f: np.asarray(Image.open(out[f])) for f in out if f != "json"}
+    np.testing.assert_array_equal(read["labels"], p.labels)
+    np.testing.assert_array_equal(read["instances"], p.instances)
+    np.testing.assert_array_equal(read["color"], p.colorize())
+    np.testing.assert_array_equal(read["overlay"], p.overlay(image))
+    np.testing.assert_array_equal(read["cutout"], p.cutout(image))
+    assert Image.open(out["cutout"]).mode == "RGBA" and Image.open(out["color"]).mode == "RGB"
+    from humanparse.io.image import save_png
+    with pytest.raises(ValueError, match="cannot write a PNG"):
+        save_png(tmp_path / "bad.png", np.zeros((4, 4), np.float32))
