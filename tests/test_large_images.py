@@ -187,3 +187,33 @@ def test_save_writes_the_same_pixels_as_the_arrays(tmp_path):
     from humanparse.io.image import save_png
     with pytest.raises(ValueError, match="cannot write a PNG"):
         save_png(tmp_path / "bad.png", np.zeros((4, 4), np.float32))
+
+
+def test_large_photo_alpha_is_solved_reduced_and_matches_the_direct_matte(monkeypatch):
+    # LARGE_PIXELS lowered so a 600x900 photo takes the large-photo path (solved at 0.15 MP, upsampled
+    # guided by the photo): same shape and dtype, exact 1 / 0 deep inside / far outside, close to the direct matte.
+    import cv2
+    from humanparse.compose import large
+    from humanparse.compose.select import selection_alpha
+
+    h, w = 600, 900
+    yy, xx = np.mgrid[:h, :w]
+    person = ((xx - 450) / 160.0) ** 2 + ((yy - 330) / 230.0) ** 2 < 1
+    image = np.where(person[..., None], np.uint8([200, 120, 90]), np.uint8([40, 90, 160]))
+    image = cv2.GaussianBlur(image, (0, 0), 2.0)
+    labels = np.where(person, 5, 0).astype(np.uint8)
+    labels[person & (yy < 200)] = 2                                   # hair on top
+    p = Parsing.from_maps(labels, person.astype(np.uint16), "cihp")
+    direct = selection_alpha(image, p, method="fast")
+    monkeypatch.setattr(large, "LARGE_PIXELS", 100_000)
+    monkeypatch.setattr(large, "WORK_PIXELS", 150_000)
+    got = selection_alpha(image, p, method="fast")
+    assert got.shape == (h, w) and got.dtype == np.float32
+    assert got.min() >= 0.0 and got.max() <= 1.0
+    inside = cv2.erode(person.astype(np.uint8), np.ones((61, 61), np.uint8)) > 0
+    outside = cv2.dilate(person.astype(np.uint8), np.ones((81, 81), np.uint8)) == 0
+    assert (got[inside] == 1.0).all() and (got[outside] == 0.0).all()
+    assert np.abs(got - direct).mean() < 0.01
+    assert np.abs((got > 0.5).astype(int) - (direct > 0.5)).sum() < 0.02 * person.sum()
+    with pytest.raises(KeyError):
+        selection_alpha(image, p, keep="no-such-part", method="fast")
