@@ -217,3 +217,16 @@ def test_large_photo_alpha_is_solved_reduced_and_matches_the_direct_matte(monkey
     assert np.abs((got > 0.5).astype(int) - (direct > 0.5)).sum() < 0.02 * person.sum()
     with pytest.raises(KeyError):
         selection_alpha(image, p, keep="no-such-part", method="fast")
+
+
+def test_guided_coefficients_in_strips_equal_the_whole_image():
+    from humanparse.compose.large import _coefficients
+    from humanparse.compose.matting import guided_coefficients
+
+    rng = np.random.default_rng(5)
+    small = rng.integers(0, 256, (301, 97, 3), dtype=np.uint8)
+    alpha = rng.random((301, 97)).astype(np.float32)
+    A, b = _coefficients(small, alpha, rows=40)
+    A0, b0 = guided_coefficients(small.astype(np.float32) / 255.0, alpha, 2, 1e-4)
+    np.testing.assert_allclose(A, A0, atol=1e-6)
+    np.testing.assert_allclose(b, b0, atol=1e-6)

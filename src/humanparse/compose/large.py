@@ -46,11 +46,9 @@ def upsample_alpha(alpha: np.ndarray, small: np.ndarray, image: np.ndarray) -> n
         ``(H, W)`` float32 in [0, 1]: exactly 1 (0) where the reduced alpha is 1 (0) over a 3 x 3
         neighbourhood; in between the guided filter's ``A . I + b`` with coefficients bilinearly upsampled.
     """
-    from .matting import guided_coefficients
-
     h, w = alpha.shape
     H, W = image.shape[:2]
-    A, b = guided_coefficients(small.astype(np.float32) / 255.0, alpha.astype(np.float32), GUIDE_RADIUS, GUIDE_EPS)
+    A, b = _coefficients(small, alpha.astype(np.float32, copy=False))
     k = np.ones((3, 3), np.uint8)
     sure_fg = cv2.erode((alpha >= 1.0).astype(np.uint8), k)
     maybe = cv2.dilate((alpha > 0.0).astype(np.uint8), k)
@@ -78,6 +76,24 @@ def upsample_alpha(alpha: np.ndarray, small: np.ndarray, image: np.ndarray) -> n
         q[maybe[ny][:, nx] == 0] = 0.0
         np.clip(q, 0.0, 1.0, out=out[y0:y1, xa:xb])
     return out
+
+
+def _coefficients(small: np.ndarray, alpha: np.ndarray, rows: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`humanparse.compose.matting.guided_coefficients` of ``small`` (uint8) and ``alpha``, computed
+    in strips of ``rows`` rows with a margin of twice the radius (the coefficients are a box of a box, so
+    each strip's own rows equal the whole image's): temporaries of a strip's size, not ~100 B a pixel."""
+    from .matting import guided_coefficients
+
+    h, w = alpha.shape
+    m = 2 * GUIDE_RADIUS + 1
+    A = np.empty((h, w, 3), np.float32)
+    b = np.empty((h, w), np.float32)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        e0, e1 = max(0, y0 - m), min(h, y1 + m)
+        a_s, b_s = guided_coefficients(small[e0:e1].astype(np.float32) / 255.0, alpha[e0:e1], GUIDE_RADIUS, GUIDE_EPS)
+        A[y0:y1], b[y0:y1] = a_s[y0 - e0:y1 - e0], b_s[y0 - e0:y1 - e0]
+    return A, b
 
 
 def reduced_parsing(parsing, size: tuple[int, int]):
