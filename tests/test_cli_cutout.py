@@ -134,16 +134,18 @@ def test_missing_person_and_never_overwrite_inputs(tmp_path, astronaut):
 
 def test_a_failed_write_leaves_no_partial_outputs(inputs, tmp_path, parsing, monkeypatch):
     """The agnostic mask and image of a preset appear together or not at all (the second save fails)."""
-    saved = []
-    real_save = Image.Image.save
+    import humanparse.io.image as image_io
 
-    def flaky(self, fp, *a, **k):
+    saved = []
+    real_save = image_io.save_png
+
+    def flaky(fp, array):
         saved.append(str(fp))
         if len(saved) == 2:
             raise OSError("disk full")
-        return real_save(self, fp, *a, **k)
+        return real_save(fp, array)
 
-    monkeypatch.setattr(Image.Image, "save", flaky)
+    monkeypatch.setattr(image_io, "save_png", flaky)            # the cutout command writes PNGs with it
     out = tmp_path / "out"
     result, err = run(inputs / "astronaut.png", "-o", out, "--preset", "upper", "--matting", "off")
     assert result.exit_code == 1 and "disk full" in err

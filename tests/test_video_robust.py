@@ -144,20 +144,22 @@ def test_parse_output_is_atomic(tmp_path, monkeypatch, fake_backend):
     src = tmp_path / "p.png"
     Image.fromarray(samples.astronaut()[::4, ::4]).save(src)
     out = tmp_path / "out"
-    calls = {"n": 0}
-    real_save = Image.Image.save
+    import humanparse.io.image as image_io
 
-    def save_then_interrupt(self, fp, *a, **k):
+    calls = {"n": 0}
+    real_save = image_io.save_png                             # Parsing.save writes its PNGs with it
+
+    def save_then_interrupt(fp, array):
         calls["n"] += 1
         if calls["n"] == 2:                                  # second output file of the image
             raise KeyboardInterrupt
-        return real_save(self, fp, *a, **k)
+        return real_save(fp, array)
 
-    monkeypatch.setattr(Image.Image, "save", save_then_interrupt)
+    monkeypatch.setattr(image_io, "save_png", save_then_interrupt)
     r = CliRunner().invoke(app, ["parse", str(src), "-o", str(out), "-b", "fake", "--quiet"])
     assert r.exit_code != 0
     assert not out.exists() or [p for p in out.rglob("*")] == []
-    monkeypatch.setattr(Image.Image, "save", real_save)
+    monkeypatch.setattr(image_io, "save_png", real_save)
     r = CliRunner().invoke(app, ["parse", str(src), "-o", str(out), "-b", "fake", "--quiet"])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == ["p.json", "p_color.png", "p_labels.png", "p_overlay.png"]

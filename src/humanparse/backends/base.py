@@ -62,13 +62,16 @@ def check_image(image) -> np.ndarray:
 
 
 def parsing_left_to_right(labels: np.ndarray, inst: np.ndarray, scores: list[float],
-                          label_set: str = "cihp") -> Parsing:
+                          label_set: str = "cihp", size: tuple[int, int] | None = None) -> Parsing:
     """A :class:`Parsing` whose persons are numbered 1..N left to right by the x1 of their box.
 
     Args:
-        labels: ``(H, W)`` uint8 class ids.
-        inst: ``(H, W)`` uint16 person ids ``1..K`` (0 = none; ids may be missing).
+        labels: ``(h, w)`` uint8 class ids.
+        inst: ``(h, w)`` uint16 person ids ``1..K`` (0 = none; ids may be missing).
         scores: score of person id ``k`` at ``scores[k - 1]``.
+        size: ``(H, W)`` of the image when the maps are of a smaller working copy: the Parsing is of
+            the maps upscaled nearest-neighbour (:meth:`Parsing.from_work_maps`; the order is the same,
+            as upscaling keeps every column). ``None``: the maps' own size.
     """
     ids = instance_ids(inst)
     held = np.zeros((max(ids, default=0) + 1, inst.shape[1]), bool)     # held[i, x]: column x holds person i
@@ -78,4 +81,6 @@ def parsing_left_to_right(labels: np.ndarray, inst: np.ndarray, scores: list[flo
     for new, old in enumerate(order, start=1):
         remap[old] = new
     new_scores = {new: scores[old - 1] for new, old in enumerate(order, start=1)}
+    if size is not None:
+        return Parsing.from_work_maps(labels, remap[inst], size, label_set, scores=new_scores)
     return Parsing.from_maps(labels, remap[inst], label_set, scores=new_scores)

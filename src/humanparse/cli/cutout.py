@@ -52,13 +52,12 @@ def cutout_command(
     """Cut persons (or chosen parts) out of images with soft, hair-aware edges; optionally put them on a
     new background, write try-on masks (--preset) or per-part layers (--layers)."""
     import numpy as np
-    from PIL import Image
     from ..compose import METHODS, composite, foreground_colors, parse_background
     from ..compose.layers import export_layers
     from ..compose.presets import PRESETS, agnostic_image, agnostic_mask
     from ..compose.select import person_ids, selection_alpha, selection_mask
     from ..io.atomic import atomic_paths, replace_dir, staging_dir
-    from ..io.image import load_image
+    from ..io.image import load_image, save_png
     from ..labels import get_label_set, mapping_lut, resolve_parts
 
     if matting not in METHODS:
@@ -110,27 +109,26 @@ def cutout_command(
         if preset is None and not selection_mask(parsing, keep, remove, persons).any():
             empty.append(f)
             err_console.print(f"[yellow]warning[/] {_nothing_selected(keep, remove, persons, len(parsing))} in {f}")
-        pictures = []                       # (PIL image, target): written only once all are computed
+        pictures = []                       # arrays, written (PNG) only once all are computed
         if preset is not None:
             mask = agnostic_mask(parsing, preset, persons)
-            pictures += [Image.fromarray(mask.astype(np.uint8) * 255, mode="L"),
-                         Image.fromarray(agnostic_image(image, mask))]
+            pictures += [mask.astype(np.uint8) * 255, agnostic_image(image, mask)]
         alpha = None
         if preset is None or layers:
             alpha = selection_alpha(image, parsing, keep, remove, persons, matting)
         if preset is None:
             if alpha_only:
-                pictures.append(Image.fromarray((alpha * 255.0 + 0.5).astype(np.uint8), mode="L"))
+                pictures.append((alpha * 255.0 + 0.5).astype(np.uint8))
             else:
                 fg = foreground_colors(image, alpha) if matting == "quality" else None
-                pictures.append(Image.fromarray(composite(image, alpha, bg, foreground=fg)))
+                pictures.append(composite(image, alpha, bg, foreground=fg))
         # the layer folder is built aside, then swapped in (no staging folder without --layers)
         with staging_dir(targets[-1].parent) if layers else nullcontext() as stage:
             if layers:
                 export_layers(image, parsing, stage / "layers", alpha=alpha, person=persons, source=str(f))
             with atomic_paths(*targets[:len(pictures)]) as tmps:    # each file appears complete or not at all
                 for picture, tmp in zip(pictures, tmps):
-                    picture.save(tmp)
+                    save_png(tmp, picture)          # OpenCV's fast PNG setting (24 MP: seconds less)
             if layers:
                 replace_dir(stage / "layers", targets[-1])
         written += 1

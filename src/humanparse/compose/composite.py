@@ -156,14 +156,23 @@ def composite(image: np.ndarray, alpha: np.ndarray, background="transparent",
     alpha = np.asarray(alpha)
     if alpha.shape != image.shape[:2]:
         raise ValueError(f"alpha {alpha.shape} and image {image.shape[:2]} differ in size")
-    a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else np.clip(alpha.astype(np.float32), 0, 1)
+    if alpha.dtype == np.uint8:
+        a = alpha.astype(np.float32) / 255.0
+    else:
+        a = alpha.astype(np.float32, copy=False)
+        if alpha.size and not (0.0 <= float(a.min()) and float(a.max()) <= 1.0):     # no copy when in range already
+            a = np.clip(a, 0, 1)
     fg = image if foreground is None else np.asarray(foreground)
     if fg.shape != image.shape:
         raise ValueError(f"foreground {fg.shape} and image {image.shape} differ in shape")
     bg = parse_background(background) if isinstance(background, str) else background
     h, w = a.shape
     if bg is None or (isinstance(bg, str) and bg == "transparent"):
-        return np.dstack([fg, (a * 255.0 + 0.5).astype(np.uint8)])
+        out = np.empty((h, w, 4), np.uint8)
+        out[..., :3] = fg
+        for y in range(0, h, 512):          # in strips: no float copy of a 24 MP alpha
+            out[y:y + 512, :, 3] = (a[y:y + 512] * 255.0 + 0.5).astype(np.uint8)
+        return out
     if isinstance(bg, str) and bg == "blur":
         b = blurred_background(image, a)
     elif isinstance(bg, tuple) and len(bg) == 2 and bg[0] == "blur":

@@ -152,7 +152,25 @@ def selection_alpha(image: np.ndarray, parsing: Parsing, keep=None, remove=None,
         ``(H, W)`` float32 alpha in [0, 1].
     Raises:
         KeyError: unknown part or person; ValueError: bad method or image.
+    Photos above :data:`humanparse.compose.large.LARGE_PIXELS` (8 MP) are matted on a ~2 MP copy and
+    upsampled guided by the photo (:func:`humanparse.compose.large.upsample_alpha`).
     """
+    from .large import LARGE_PIXELS, reduced_parsing, reduced_size, upsample_alpha
+
+    image = np.asarray(image)
+    if method != "off" and image.ndim == 3 and image.shape[:2] == parsing.labels.shape \
+            and image.shape[0] * image.shape[1] > LARGE_PIXELS:
+        # a large photo: the same matte on a ~2 MP copy, upsampled guided by the photo (module compose.large)
+        size = reduced_size(*image.shape[:2])
+        small = cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA)
+        selection_mask(parsing, keep, remove, person)       # unknown parts / persons: the error of the full size
+        alpha = _direct_alpha(small, reduced_parsing(parsing, size), keep, remove, person, method)
+        return upsample_alpha(alpha, small, image)
+    return _direct_alpha(image, parsing, keep, remove, person, method)
+
+
+def _direct_alpha(image: np.ndarray, parsing: Parsing, keep, remove, person, method: str) -> np.ndarray:
+    """:func:`selection_alpha` at the photo's own size."""
     from .matting import alpha_matte
 
     persons = selection_mask(parsing, None, None, person)

@@ -169,3 +169,32 @@ def iter_image_files(paths, skip=()) -> list[Path]:
                       and not any(part.startswith(".") for part in f.relative_to(p).parts)
                       and not any(_within(f, s) for s in inner))
     return out
+
+
+def save_png(path, array: np.ndarray) -> Path:
+    """Write ``array`` as a PNG with OpenCV's fast zlib setting (level 1, run-length strategy; several
+    times faster than Pillow's default level 6 on photo-like 24 MP pictures, and it releases the GIL, so
+    pictures can be written in parallel threads).
+
+    Args:
+        path: the file to write (any name; the bytes are encoded in memory, then written).
+        array: ``(H, W)`` uint8 (grey) or uint16 (16-bit grey), ``(H, W, 3)`` uint8 RGB or ``(H, W, 4)`` uint8 RGBA.
+    Returns:
+        ``Path(path)``.
+    Raises:
+        ValueError: another shape or dtype, or OpenCV cannot encode it.
+    """
+    import cv2
+
+    a = np.asarray(array)
+    if not ((a.ndim == 2 and a.dtype in (np.uint8, np.uint16)) or (a.ndim == 3 and a.shape[2] in (3, 4) and a.dtype == np.uint8)):
+        raise ValueError(f"cannot write a PNG of shape {a.shape} dtype {a.dtype}: expected (H, W) uint8/uint16 "
+                         "or (H, W, 3|4) uint8")
+    if a.ndim == 3:
+        a = cv2.cvtColor(a, cv2.COLOR_RGB2BGR if a.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    ok, buf = cv2.imencode(".png", a)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a PNG of shape {a.shape}")
+    path = Path(path)
+    path.write_bytes(buf.tobytes())
+    return path

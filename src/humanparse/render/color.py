@@ -15,10 +15,29 @@ def colorize(label_map: np.ndarray, label_set: str | LabelSet = "cihp") -> np.nd
     Returns:
         ``(H, W, 3)`` uint8 RGB.
     """
+    import cv2
+
+    lut = _lut(label_set)
+    label_map = np.asarray(label_map)
+    if label_map.dtype != np.uint8:
+        return lut[label_map.astype(np.intp) & 0xFF]
+    if label_map.ndim != 2 or label_map.size == 0:
+        return lut[label_map]
+    # uint8: an OpenCV table look-up in place on the 3-channel copy, no (H, W) intp index array (8 bytes a pixel)
+    out = cv2.cvtColor(np.ascontiguousarray(label_map), cv2.COLOR_GRAY2RGB)
+    return cv2.LUT(out, lut.reshape(256, 1, 3), dst=out)
+
+
+def _lut(label_set: str | LabelSet) -> np.ndarray:
+    """``(256, 3)`` uint8 palette table: class ``k`` -> its colour, ids past the palette -> white."""
     pal = get_label_set(label_set).palette
     lut = np.full((256, 3), 255, dtype=np.uint8)
     lut[: len(pal)] = pal
-    return lut[np.asarray(label_map).astype(np.intp) & 0xFF]
+    return lut
+
+
+OVERLAY_STRIP = 256
+"""Rows blended at a time by :func:`overlay` (bounds its temporaries: ~256 x width x 7 bytes)."""
 
 
 def overlay(image: np.ndarray, label_map: np.ndarray, label_set: str | LabelSet = "cihp",
@@ -38,11 +57,22 @@ def overlay(image: np.ndarray, label_map: np.ndarray, label_set: str | LabelSet 
     image = np.asarray(image)
     if image.shape[:2] != label_map.shape[:2]:
         raise ValueError(f"image {image.shape[:2]} and label map {label_map.shape[:2]} differ in size")
-    color = colorize(label_map, label_set).astype(np.float32)
-    out = image[..., :3].astype(np.float32)
-    fg = (label_map > 0)[..., None]
-    blended = out * (1.0 - opacity) + color * opacity
-    return np.where(fg, blended, out).round().astype(np.uint8)
+    import cv2
+
+    out = np.array(image[..., :3], dtype=np.uint8, order="C")
+    rows = np.flatnonzero(np.asarray(label_map).max(axis=1, initial=0))   # (max: no bool copy)
+    if rows.size == 0:
+        return out
+    cols = np.flatnonzero(np.asarray(label_map)[rows[0]:rows[-1] + 1].max(axis=0))
+    # uint8 blending (OpenCV, rounded to nearest) of the labelled pixels' box, in strips of rows:
+    # no float copies of the photo, temporaries of a strip's size only
+    x1, x2 = cols[0], cols[-1] + 1
+    for y in range(rows[0], rows[-1] + 1, OVERLAY_STRIP):
+        strip = np.s_[y:min(y + OVERLAY_STRIP, rows[-1] + 1), x1:x2]
+        labels = np.asarray(label_map)[strip]
+        blended = cv2.addWeighted(out[strip], 1.0 - opacity, colorize(labels, label_set), opacity, 0.0)
+        np.copyto(out[strip], blended, where=(labels > 0)[..., None])
+    return out
 
 
 def legend(label_set: str | LabelSet, present: list[int] | None = None, swatch: int = 18,

@@ -272,14 +272,10 @@ class LiteBackend(Backend):
             labels, inst, scores = self._predict_boxes(work)
         else:
             labels, inst, scores = self._predict_poses(work)
-        if labels is None:
+        if labels is None or not inst.any():
             return Parsing.empty(h, w, self.label_set)
-        if s != 1.0:
-            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
-            inst = cv2.resize(inst, (w, h), interpolation=cv2.INTER_NEAREST)
-        if not inst.any():
-            return Parsing.empty(h, w, self.label_set)
-        return parsing_left_to_right(labels, inst, scores, self.label_set)
+        # persons counted on the working copy's maps, then the maps upscaled nearest-neighbour to (h, w)
+        return parsing_left_to_right(labels, inst, scores, self.label_set, size=(h, w))
 
     def _predict_boxes(self, work: np.ndarray):
         """Label map, instance map and scores on the working copy from YOLOX boxes (or Nones)."""
