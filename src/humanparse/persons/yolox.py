@@ -83,8 +83,7 @@ def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, fl
     r = min(size / h, size / w)
     nh, nw = max(1, int(round(h * r))), max(1, int(round(w * r)))
     canvas = np.full((size, size, 3), PAD_VALUE, np.uint8)
-    interp = cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR
-    canvas[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=interp)
+    canvas[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)   # as YOLOX's preproc
     return canvas, r
 
 
@@ -190,6 +189,7 @@ class YoloxDetector:
         score_threshold: keep boxes whose person score (objectness x class score, 0..1) exceeds this.
         nms_iou: NMS IoU threshold (:data:`NMS_IOU`).
         use_tiles: also detect in square tiles of very wide or tall photos (:func:`tiles`).
+        flip: also detect on the mirrored photo and merge (default :data:`FLIP_TTA`).
         num_threads: ONNX Runtime intra-op threads (default: the CPU count, at most 4).
         weights: another copy of the ONNX file (checked against the shipped digest).
     Raises:
@@ -198,7 +198,7 @@ class YoloxDetector:
     """
 
     def __init__(self, score_threshold: float = SCORE_THRESHOLD, nms_iou: float = NMS_IOU, use_tiles: bool = True,
-                 num_threads: int | None = None, weights: Path | str | None = None) -> None:
+                 num_threads: int | None = None, weights: Path | str | None = None, flip: bool | None = None) -> None:
         if not 0.0 <= score_threshold < 1.0:
             raise ValueError(f"score_threshold must be in [0, 1), got {score_threshold}")
         if not 0.0 < nms_iou <= 1.0:
@@ -212,6 +212,7 @@ class YoloxDetector:
         self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self.score_threshold, self.nms_iou, self.use_tiles = float(score_threshold), float(nms_iou), bool(use_tiles)
+        self.flip = FLIP_TTA if flip is None else bool(flip)
         self._lock = threading.Lock()
 
     def raw(self, canvas_bgr: np.ndarray) -> np.ndarray:
@@ -259,7 +260,7 @@ class YoloxDetector:
         """
         h, w = rgb.shape[:2]
         parts = [self._candidates(rgb)]
-        if FLIP_TTA:
+        if self.flip:
             boxes, scores = self._candidates(np.ascontiguousarray(rgb[:, ::-1]))
             boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
             parts.append((boxes, scores))
