@@ -391,3 +391,4 @@ def test_the_previous_release_path_stays_runnable(two_person_photo):
     finally:
         b.close()
     assert len(r) == 2 and b.info()["options"]["persons"] == "pose"
+    assert b.flip is False and humanparse.get_backend("lite").flip is True     # each path's own default

@@ -91,7 +91,9 @@ def test_flip_reaches_the_lite_backend_and_is_refused_elsewhere(tmp_path, fake_b
     assert seen["name"] == "lite" and seen["flip"] is True
     seen.clear()
     r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "lite", "-f", "labels"])
-    assert r.exit_code == 0 and "flip" not in seen
+    assert r.exit_code == 0 and "flip" not in seen            # the backend's own default
+    r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "lite", "--no-flip", "-f", "labels"])
+    assert r.exit_code == 0 and seen["flip"] is False
 
 
 def test_label_set_option_maps_the_output_and_rejects_what_cannot_be_mapped(tmp_path, fake_backend):
