@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -94,6 +95,32 @@ def test_flip_reaches_the_lite_backend_and_is_refused_elsewhere(tmp_path, fake_b
     assert r.exit_code == 0 and "flip" not in seen            # the backend's own default
     r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", "lite", "--no-flip", "-f", "labels"])
     assert r.exit_code == 0 and seen["flip"] is False
+
+
+def test_min_score_reaches_the_backend_and_is_checked(tmp_path, fake_backend, monkeypatch):
+    """--min-score becomes the backend's score_threshold (lite, mediapipe); another backend or a value
+    outside [0, 1) is a usage error before any work."""
+    import humanparse.cli.parse as cli_parse
+
+    img = tmp_path / "x.png"
+    Image.fromarray(np.full((30, 30, 3), 50, np.uint8)).save(img)
+    seen = {}
+
+    def spy(name, **options):
+        seen.update(options, name=name)
+        return fake_backend()
+
+    monkeypatch.setattr(cli_parse, "open_backend", spy)
+    for backend in ("lite", "mediapipe"):
+        seen.clear()
+        r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), "-b", backend, "--min-score", "0.45",
+                                "-f", "labels"])
+        assert r.exit_code == 0, r.output
+        assert seen["score_threshold"] == pytest.approx(0.45)
+    seen.clear()
+    for args in (["-b", "fake", "--min-score", "0.4"], ["-b", "lite", "--min-score", "1.5"]):
+        r = runner.invoke(app, ["parse", str(img), "-o", str(tmp_path / "o"), *args])
+        assert r.exit_code == 2 and "--min-score" in r.output and not seen
 
 
 def test_label_set_option_maps_the_output_and_rejects_what_cannot_be_mapped(tmp_path, fake_backend):

@@ -63,24 +63,27 @@ FlipOpt = typer.Option(None, "--flip/--no-flip",
                        help="lite only: also run each person mirrored and average (test-time augmentation, "
                             "~10-15 ms more per person; on by default with YOLOX persons).")
 
-DetectThresholdOpt = typer.Option(None, "--detect-threshold", min=0.0, max=0.99,
-                                  help="lite / mediapipe: YOLOX person score threshold, 0..0.99 (default: the "
-                                       "backend's, chosen on real crowd photos). Lower finds more people, and "
-                                       "more false ones.")
+DetectThresholdOpt = typer.Option(None, "--min-score", metavar="S",
+                                  help="lite / mediapipe: YOLOX person score threshold, 0 <= S < 1 (default: "
+                                       "the backend's, 0.2, chosen on real crowd photos). Lower finds more "
+                                       "people, and more false ones.")
 
 
 def detect_option(backend: str, threshold: float | None) -> dict:
-    """``{"score_threshold": t}`` for ``--detect-threshold t`` with a backend that finds persons with YOLOX
+    """``{"score_threshold": t}`` for ``--min-score t`` with a backend that finds persons with YOLOX
     (lite, mediapipe), ``{}`` without the flag.
 
     Raises:
-        typer.BadParameter: ``--detect-threshold`` with another backend (it would be silently ignored).
+        typer.BadParameter: ``--min-score`` with another backend (it would be silently ignored), or
+            ``t`` outside [0, 1).
     """
     if threshold is None:
         return {}
     if backend not in ("lite", "mediapipe"):
         raise typer.BadParameter(f"only the lite and mediapipe backends take a detection threshold, not {backend}",
-                                 param_hint="--detect-threshold")
+                                 param_hint="--min-score")
+    if not 0.0 <= threshold < 1.0:
+        raise typer.BadParameter(f"{threshold} is not in [0, 1)", param_hint="--min-score")
     return {"score_threshold": float(threshold)}
 
 

@@ -121,7 +121,7 @@ async def parse_image(
     max_persons: Annotated[int | None, Query(ge=1, le=1000, description="Keep the N highest-scoring persons.")] = None,
     min_score: Annotated[float | None, Query(ge=0.0, le=1.0, description="Keep persons whose detection score "
                                              "is at least this (0..1); the server's detection threshold "
-                                             "(`humanparse serve --detect-threshold`) is the floor.")] = None,
+                                             "(`humanparse serve --min-score`) is the floor.")] = None,
     opacity: Annotated[float | None, Query(ge=0.0, le=1.0, description="Colour weight of format=overlay "
                                                                         "(default 0.5).")] = None,
     label_set: Annotated[str | None, Query(description="Output label set when not the backend's own: one its "
