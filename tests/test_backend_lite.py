@@ -392,3 +392,21 @@ def test_the_previous_release_path_stays_runnable(two_person_photo):
         b.close()
     assert len(r) == 2 and b.info()["options"]["persons"] == "pose"
     assert b.flip is False and humanparse.get_backend("lite").flip is True     # each path's own default
+
+
+def test_a_prominent_person_the_alpha_misses_is_kept():
+    """The selfie alpha is 0 everywhere (it misses everyone); the network is sure (P(person) ~0.99)
+    of two people: the tall one keeps its pixels (the alpha is not trusted for a prominent person it
+    misses), the small far one (under half as tall) is dropped by the mix, as bystanders are."""
+    from humanparse.backends.lite import compose as C
+
+    hw = (300, 400)
+    boxes = [(20.0, 20.0, 140.0, 280.0), (250.0, 150.0, 300.0, 250.0)]
+    mats = [crop_matrix(b, margin=1.05) for b in boxes]
+    logits = np.zeros((2, 21, 96, 64), np.float32)
+    logits[:, 5] = np.log(180.0)                 # P(person) = 1 - 1/200 against background 0, 19 parts at 0
+    alpha = np.zeros(hw, np.float32)
+    labels, inst = C.compose_boxes(hw, logits, mats, boxes, alpha=alpha)
+    assert (inst == 1).sum() > 0.8 * 120 * 260 and not (inst == 2).any()
+    labels, inst = C.compose_boxes(hw, logits, mats, boxes, alpha=np.ones(hw, np.float32))
+    assert (inst == 2).sum() > 0.8 * 50 * 100                 # where the alpha sees it, it stays
