@@ -140,3 +140,20 @@ def test_instance_ids_and_left_to_right_order_match_a_plain_reference():
     assert instance_ids(np.array([[-1, 0, 3]])) == [-1, 3]                 # other maps: np.unique's answer
     assert instance_ids(np.array([[70000, 0]], np.int64)) == [70000]
     assert instance_ids(np.zeros((0, 4), np.uint16)) == [] == instance_ids(np.zeros((2, 2), np.uint16))
+
+
+def test_head_point_is_the_top_of_the_persons_own_pixels_not_the_box_corner():
+    from humanparse.parsing import head_point
+
+    inst = np.zeros((200, 300), np.uint16)
+    inst[40:60, 110:130] = 1          # head: top row 40, centre x 120
+    inst[60:180, 100:140] = 1         # body
+    inst[50:62, 20:100] = 1           # arm raised sideways: the box starts at x 20
+    inst[10:190, 280:300] = 2         # another person, taller: must not pull the point
+    p = Parsing.from_maps((inst > 0).astype(np.uint8) * 13, inst, "cihp")
+    one = p.persons[0]
+    assert one.bbox == (20, 40, 140, 180)
+    assert head_point(p.instances, 1, one.bbox) == [120.0, 40.0]
+    heads = [q["head"] for q in p.to_json(include_masks=False)["persons"]]
+    assert heads == [[120.0, 40.0], [290.0, 10.0]]
+    assert head_point(p.instances, 3, one.bbox) == [20.0, 40.0]   # no pixel of that id: the box corner

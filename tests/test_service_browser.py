@@ -7,6 +7,7 @@ Python package; Playwright's own browser download is not used. Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -41,7 +42,13 @@ def server():
         backend_class("mediapipe")
     except HumanParseError as e:
         pytest.skip(f"default backend unavailable: {e}")
-    app = create_app(backend="mediapipe", timeout_s=60)
+    with serving(create_app(backend="mediapipe", timeout_s=60)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=srv.run, name="uvicorn-test", daemon=True)
     thread.start()
@@ -317,4 +324,110 @@ def test_drop_zone_accepts_a_dropped_file(server, browser, astronaut):
     page.wait_for_selector("#result:not([hidden])", timeout=60_000)
     assert page.evaluate("window.humanparse.json.num_persons") >= 1
     assert np.isclose(page.evaluate("window.humanparse.opacity"), 0.55)
+    page.close()
+
+
+POSED = {  # person: part -> (x0, x1, y0, y1) as fractions of the picture; the head's top is the person's top row
+    1: {13: (0.45, 0.55, 0.15, 0.30), 5: (0.40, 0.60, 0.30, 0.95), 14: (0.08, 0.40, 0.22, 0.30)},  # arm out left
+    2: {5: (0.99, 1.0, 0.20, 1.0)},                                   # a sliver cut by the right edge
+}
+
+
+def posed_parsing(h: int, w: int):
+    """:data:`POSED` drawn at ``h`` x ``w``: person 1's box starts far left of its head (the raised arm)."""
+    from humanparse.parsing import Parsing
+
+    labels, inst = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint16)
+    for pid, parts in POSED.items():
+        for cls, (x0, x1, y0, y1) in parts.items():
+            sl = np.s_[round(y0 * h):round(y1 * h), round(x0 * w):round(x1 * w)]
+            labels[sl], inst[sl] = cls, pid
+    return Parsing.from_maps(labels, inst, "cihp", [0.9, 0.8])
+
+
+@pytest.fixture(scope="module")
+def posed_server():
+    """The app with a backend that returns :func:`posed_parsing` for any photo."""
+    from humanparse.backends.base import Backend
+    from humanparse.service import create_app
+
+    class Posed(Backend):
+        name, label_set = "posed", "cihp"
+
+        def predict(self, image):
+            return posed_parsing(*image.shape[:2])
+
+    with serving(create_app(backend=Posed(), timeout_s=60)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def grey_photo(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("posed") / "grey.png"
+    Image.new("RGB", (480, 360), (90, 90, 110)).save(path)
+    return path
+
+
+BADGES_JS = """() => { const c = document.querySelector('#cv-overlay').getBoundingClientRect();
+    return {canvas: [c.left, c.top, c.width, c.height], badges: [...document.querySelectorAll('#badges span')].map(
+        s => { const r = s.getBoundingClientRect(); return [+s.dataset.person, r.left, r.top, r.right, r.bottom]; })}; }"""
+
+
+def test_person_badges_sit_on_the_heads(posed_server, browser, grey_photo, shots):
+    parsing = posed_parsing(360, 480)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(posed_server + "/")
+    upload_and_wait(page, grey_photo)
+    got = page.evaluate(BADGES_JS)
+    cx, cy, cw, ch = got["canvas"]
+    scale = cw / 480
+    badges = {b[0]: b[1:] for b in got["badges"]}
+    assert sorted(badges) == [1, 2]
+    # Person 1 raised an arm: its box's top-left corner (38, 54) is on the background, far from the head.
+    assert parsing.persons[0].bbox[:2] == (38, 54)
+    l, t, r, b = badges[1]
+    bx, by = ((l + r) / 2 - cx) / scale, ((t + b) / 2 - cy) / scale    # badge centre in image pixels
+    assert abs(bx - 240) <= 4 and abs(by - 54) <= 4, (bx, by)          # head: x 216..264, top row 54
+    assert parsing.instances[int(by) + 3, int(bx)] == 1                # just below the centre: person 1's own head
+    # The sliver at the right edge: its badge stays inside the picture, at the person's top.
+    l, t, r, b = badges[2]
+    assert cx <= l and r <= cx + cw + 0.5, (l, r, cx, cw)
+    assert abs(((t + b) / 2 - cy) / scale - 72) <= 4
+    page.locator("#cv-overlay").screenshot(path=str(shots / "ui_badges_posed.png"))
+    page.close()
+
+
+def test_phone_width_with_a_person_at_the_edge_does_not_scroll_sideways(posed_server, browser, grey_photo, shots):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                              has_touch=True)
+    page = ctx.new_page()
+    page.goto(posed_server + "/")
+    upload_and_wait(page, grey_photo)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    got = page.evaluate(BADGES_JS)
+    left, right = got["canvas"][0], got["canvas"][0] + got["canvas"][2]
+    assert all(left - 0.5 <= b[1] and b[3] <= right + 0.5 for b in got["badges"]), got   # none sticks out
+    page.screenshot(path=str(shots / "ui_phone_390_posed.png"), full_page=True)
+    ctx.close()
+
+
+LIVE_LAYOUT_JS = """() => { const out = document.querySelector('#out').getBoundingClientRect();
+    const next = document.querySelector('.live-controls').getBoundingClientRect();
+    return {gap: next.top - out.bottom, scrollWidth: document.documentElement.scrollWidth,
+            placeholder: document.querySelector('#placeholder').getBoundingClientRect().height}; }"""
+
+
+@pytest.mark.parametrize("viewport", [(390, 844), (1366, 900)])
+def test_live_page_has_no_gap_under_the_canvas(server, browser, viewport, shots):
+    w, h = viewport
+    page = browser.new_page(viewport={"width": w, "height": h})
+    page.goto(server + "/live")
+    page.wait_for_selector("#out")
+    got = page.evaluate(LIVE_LAYOUT_JS)
+    page.screenshot(path=str(shots / f"live_layout_{w}.png"), full_page=True)
+    assert got["scrollWidth"] <= w, got
+    assert 0 <= got["gap"] < 24, got                   # the grid gap (14 px), not stretched rows (97 px at 390)
+    assert got["placeholder"] > 24, got                # its text lines are laid out, not stacked on one another
     page.close()

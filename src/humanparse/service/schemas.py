@@ -29,6 +29,8 @@ class PersonOut(BaseModel):
     score: float = Field(description="Detection confidence in [0, 1].")
     area: int = Field(description="Pixels of this person.")
     part_areas: dict[str, int] = Field(description="Pixels per class name present in this person.")
+    head: list[float] | None = Field(None, description="[x, y] in pixels: top of the person's own pixels, "
+                                     "centred (mean x of its top 3 % rows); where the Web UI puts the number.")
     mask: CocoRLE | None = Field(None, description="The whole person (COCO RLE).")
     masks: dict[str, CocoRLE] | None = Field(None, description="One COCO RLE per part present.")
 

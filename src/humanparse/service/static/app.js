@@ -417,7 +417,8 @@ function buildPersons() {
 }
 
 /** Numbered markers in the persons' colours over the overlay (not drawn into the canvas, so downloads
- * stay clean), at the top-left corner of each person's box. */
+ * stay clean), centred on each person's head: the server's `head` point (top of the person's own pixels,
+ * centred), else the top centre of the box. Kept inside the picture so they never widen the page. */
 function buildBadges() {
   const layer = $("#badges");
   layer.innerHTML = "";
@@ -427,8 +428,9 @@ function buildBadges() {
     b.dataset.person = p.id;
     b.textContent = p.id;
     b.style.background = personColor(p.id);
-    b.style.left = `${(100 * p.bbox[0]) / W}%`;
-    b.style.top = `${(100 * p.bbox[1]) / H}%`;
+    const [x, y] = p.head || [(p.bbox[0] + p.bbox[2]) / 2, p.bbox[1]];
+    b.style.left = `clamp(12px, ${(100 * x) / W}%, calc(100% - 12px))`;
+    b.style.top = `clamp(12px, ${(100 * y) / H}%, calc(100% - 12px))`;
     layer.appendChild(b);
   }
 }
