@@ -233,11 +233,17 @@ def test_label_set_choice_reparses_and_cuts_out_in_that_set(server, browser, ast
     page.close()
 
 
-def test_phone_width_layout(server, browser, astronaut, shots):
+def phone_page(browser, url: str):
+    """A page of a 390x844 phone (2x pixels, touch) at ``url``."""
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                               has_touch=True)
     page = ctx.new_page()
-    page.goto(server + "/")
+    page.goto(url)
+    return page
+
+
+def test_phone_width_layout(server, browser, astronaut, shots):
+    page = phone_page(browser, server + "/")
     upload_and_wait(page, astronaut)
     # Nothing wider than the screen: no horizontal scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -257,7 +263,7 @@ def test_phone_width_layout(server, browser, astronaut, shots):
     assert page.locator("#cutout").bounding_box()["width"] > 330       # the preview spans the phone's width
     page.locator("#cutout-box").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "ui_phone_390_cutout.png"))
-    ctx.close()
+    page.context.close()
 
 
 def test_no_person_and_a_photo_chosen_while_busy(server, browser, astronaut, shots, tmp_path):
@@ -400,17 +406,14 @@ def test_person_badges_sit_on_the_heads(posed_server, browser, grey_photo, shots
 
 
 def test_phone_width_with_a_person_at_the_edge_does_not_scroll_sideways(posed_server, browser, grey_photo, shots):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                              has_touch=True)
-    page = ctx.new_page()
-    page.goto(posed_server + "/")
+    page = phone_page(browser, posed_server + "/")
     upload_and_wait(page, grey_photo)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     got = page.evaluate(BADGES_JS)
     left, right = got["canvas"][0], got["canvas"][0] + got["canvas"][2]
     assert all(left - 0.5 <= b[1] and b[3] <= right + 0.5 for b in got["badges"]), got   # none sticks out
     page.screenshot(path=str(shots / "ui_phone_390_posed.png"), full_page=True)
-    ctx.close()
+    page.context.close()
 
 
 LIVE_LAYOUT_JS = """() => { const out = document.querySelector('#out').getBoundingClientRect();
