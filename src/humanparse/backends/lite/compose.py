@@ -36,9 +36,9 @@ exceeds :data:`FG_THRESHOLD` (0: the network alone). Chosen on ``cihp_val`` besi
 72.4 / 73.6 / 76.7 / 77.5 / 75.6 % at the first settings tried, and 0.5 was best on CCP validation
 and on cihp_val mIoU; each person's own pose mask in its place was worse on both sets."""
 
-ALPHA_TRUST, ALPHA_TRUST_HEIGHT = 0.3, 0.5
+ALPHA_TRUST, ALPHA_TRUST_HEIGHT = 0.5, 0.5
 """The alpha is not mixed in for a person it misses (its mean over the pixels the person's network
-calls person is below ``ALPHA_TRUST``) whose box is at least ``ALPHA_TRUST_HEIGHT`` times as tall as
+calls person is below ``ALPHA_TRUST``; 0.5 beat 0.3 and 0.6 on ``cihp_val``, CCP validation equal) whose box is at least ``ALPHA_TRUST_HEIGHT`` times as tall as
 the tallest box: MediaPipe's selfie segmenter misses some prominent people entirely (the astronaut of
 ``humanparse.samples.two_person_photo``: mean alpha 0.002 over her half), and a mix with an alpha of 0
 would erase a person the detector and the network both see. Small people it misses keep the mix (it
