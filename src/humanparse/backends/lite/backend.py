@@ -40,13 +40,12 @@ from ...parsing import Parsing
 from ..base import Backend, check_image, parsing_left_to_right
 from ...persons.pose import Detector, PosePerson, body_scale
 from ...persons.pose_finder import detect_persons, resize_for_work
-from ...train.targets import FLIP_LUT
-from ...persons import FINDERS, YoloxDetector
-from ...persons.yolox import SCORE_THRESHOLD
+from ...labels.flip import FLIP_LUT
+from ...persons import YoloxDetector, finder_threshold
 from ...persons.segmenter import PersonSegmenter
 from . import compose as _compose
-from .compose import compose_boxes, softmax
-from .crops import INPUT_HW, crop_matrix, paste_box, unwarp, warp_image, warp_mask
+from .compose import compose_boxes, person_planes
+from .crops import INPUT_HW, crop_matrix, paste_box, warp_image, warp_mask
 from .weights import card, verified_weights
 
 MASK_FLOOR = 0.05
@@ -190,11 +189,7 @@ class LiteBackend(Backend):
         super().__init__(max_persons=max_persons, **options)
         if work_size < 64 or min_size < 32 or min_size > work_size:
             raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
-        if persons not in FINDERS:
-            raise ValueError(f"persons must be one of {', '.join(FINDERS)}, got {persons!r}")
-        threshold = SCORE_THRESHOLD if score_threshold is None else float(score_threshold)
-        if not 0.0 <= threshold < 1.0:
-            raise ValueError(f"score_threshold must be in [0, 1), got {threshold}")
+        threshold = finder_threshold(persons, score_threshold)
         import onnxruntime as ort
 
         path = verified_weights(weights)
@@ -271,7 +266,7 @@ class LiteBackend(Backend):
         """
         image = check_image(image)
         h, w = image.shape[:2]
-        work, s = resize_for_work(image, self.work_size, self.min_size)
+        work, _ = resize_for_work(image, self.work_size, self.min_size)
         if self._yolox is not None:
             labels, inst, scores = self._predict_boxes(work)
         else:
@@ -330,12 +325,7 @@ class LiteBackend(Backend):
             box = x1, y1, x2, y2 = paste_box(m, INPUT_HW, hw)
             if x2 <= x1 or y2 <= y1:
                 continue
-            planes = lg.transpose(1, 2, 0)
-            # P(person) at the network's resolution, then bilinear; a 21st plane marks the crop's extent
-            fg = 1.0 - softmax(planes.copy())[..., :1]
-            extra = np.concatenate([fg, np.ones_like(fg)], -1)
-            fg, inside = np.moveaxis(unwarp(extra, m, box), -1, 0)
-            part = (unwarp(planes[..., 1:], m, box).argmax(-1) + 1).astype(np.uint8)
+            fg, inside, part = person_planes(lg, m, box)
             score = (fg if FG_POWER == 1.0 else fg ** FG_POWER) * np.maximum(mask[y1:y2, x1:x2], MASK_FLOOR)
             if SKELETON_TAU > 0 and landmarks is not None:
                 score *= _skeleton_weight(landmarks[k - 1], box)

@@ -56,6 +56,26 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return x
 
 
+def person_planes(logits: np.ndarray, matrix: np.ndarray,
+                  region: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One crop's network output pasted onto a photo region.
+
+    Args:
+        logits: ``(C, h, w)`` float32 logits of the crop (channel 0 = background).
+        matrix: the crop's matrix (photo -> crop, :func:`.crops.crop_matrix`).
+        region: photo region ``(x1, y1, x2, y2)`` to fill, non-empty.
+    Returns:
+        ``(fg, inside, part)``, each ``(y2 - y1, x2 - x1)``: ``P(person)`` float32 0..1 (1 - the background
+        probability, at the network's resolution then bilinear), the crop's extent float32 (> 0.5
+        inside the crop), and the arg-max over the part classes uint8 (ids 1..C-1).
+    """
+    planes = logits.transpose(1, 2, 0)
+    fg = 1.0 - softmax(planes.copy())[..., :1]
+    fg, inside = np.moveaxis(unwarp(np.concatenate([fg, np.ones_like(fg)], -1), matrix, region), -1, 0)
+    part = (unwarp(planes[..., 1:], matrix, region).argmax(-1) + 1).astype(np.uint8)
+    return fg, inside, part
+
+
 def centre_prior(box: tuple[float, float, float, float], region: tuple[int, int, int, int],
                  sigma: float) -> np.ndarray:
     """``exp(-(u^2 + v^2) / (2 sigma^2))`` over ``region`` ``(x1, y1, x2, y2)``, ``(u, v)`` the offset of
@@ -108,10 +128,7 @@ def compose_boxes(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray
         region = x1, y1, x2, y2 = max(cx1, sx1), max(cy1, sy1), min(cx2, sx2), min(cy2, sy2)
         if x2 <= x1 or y2 <= y1:
             continue
-        planes = lg.transpose(1, 2, 0)
-        fg = 1.0 - softmax(planes.copy())[..., :1]
-        fg, inside = np.moveaxis(unwarp(np.concatenate([fg, np.ones_like(fg)], -1), m, region), -1, 0)
-        part = (unwarp(planes[..., 1:], m, region).argmax(-1) + 1).astype(np.uint8)
+        fg, inside, part = person_planes(lg, m, region)
         score = fg * centre_prior(box, region, sigma)
         win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
         best[y1:y2, x1:x2][win] = score[win]

@@ -24,8 +24,7 @@ import numpy as np
 
 from ...parsing import Parsing
 from ..base import Backend, check_image, parsing_left_to_right
-from ...persons import FINDERS, YoloxDetector
-from ...persons.yolox import SCORE_THRESHOLD
+from ...persons import YoloxDetector, finder_threshold
 from ...persons import pose as L
 from ...persons.pose import Detector, PosePerson, body_scale
 from ...persons.pose_finder import detect_persons, face_mesh_on_head, poses_in_boxes, resize_for_work
@@ -91,9 +90,7 @@ class MediaPipeBackend(Backend):
                  face_mesh: bool = True, persons: str = "yolox", score_threshold: float | None = None,
                  **options) -> None:
         super().__init__(max_persons=max_persons, **options)
-        if persons not in FINDERS:
-            raise ValueError(f"persons must be one of {', '.join(FINDERS)}, got {persons!r}")
-        threshold = SCORE_THRESHOLD if score_threshold is None else float(score_threshold)
+        threshold = finder_threshold(persons, score_threshold)
         if work_size < 64 or min_size < 32 or min_size > work_size:
             raise ValueError(f"need 64 <= work_size and 32 <= min_size <= work_size, got {work_size}, {min_size}")
         if not 0.0 < min_pose_detection_confidence < 1.0:
