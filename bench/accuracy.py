@@ -101,6 +101,40 @@ def bodypix_peer(data: Path) -> dict:
     return {"classes": dict(zip(classes, np.round(iou, 1).tolist())), "mean": round(float(iou.mean()), 1)}
 
 
+def main_person_iou(pred_dir: Path, labels_dir: Path) -> dict:
+    """CCP person IoU counting only each photo's **main** person (the predicted person overlapping the
+    annotated one most), from a ``humanparse eval`` prediction cache.
+
+    CCP annotates one person per photo; the bystanders a multi-person parser also finds are false
+    positives there. This separates that from how well the annotated person is segmented.
+
+    Returns:
+        ``{"photos", "with_more_persons", "person_iou", "main_person_iou", "bystander_fp_share"}``:
+        IoUs in %, pooled over the photos; the share (%) of false-positive person pixels that belong to
+        a person other than the main one.
+    """
+    import numpy as np
+    from PIL import Image
+
+    tp = fp = fn = fp_other = photos = multi = 0
+    for f in sorted(pred_dir.glob("*.labels.png")):
+        sid = f.name.split(".")[0]
+        truth = np.asarray(Image.open(labels_dir / f"{sid}.png")) > 0
+        pred = np.asarray(Image.open(f)) > 0
+        inst = np.asarray(Image.open(pred_dir / f"{sid}.instances.png"))
+        ids, counts = np.unique(inst[truth & pred], return_counts=True)
+        main = ids[np.argmax(counts)] if len(ids) else -1
+        photos += 1
+        multi += len(np.unique(inst[inst > 0])) > 1
+        tp += int((truth & pred).sum())
+        fp += int((pred & ~truth).sum())
+        fn += int((truth & ~pred).sum())
+        fp_other += int((pred & ~truth & (inst != main)).sum())
+    return {"photos": photos, "with_more_persons": multi, "person_iou": 100 * tp / max(tp + fp + fn, 1),
+            "main_person_iou": 100 * tp / max(tp + fp - fp_other + fn, 1),
+            "bystander_fp_share": 100 * fp_other / max(fp, 1)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backends", default="lite,mediapipe")
@@ -133,6 +167,14 @@ def main() -> int:
                 lines.append(f"{backend} on the same six classes (from the mp run): "
                              + ", ".join(f"{k} {_pct(per.get(k))}" for k in peer["classes"])
                              + f"; mean {100 * sum(vals) / max(len(vals), 1):.1f}")
+    for backend in args.backends.split(","):
+        cache = args.out / "ccp_test" / backend / "predictions" / backend
+        if ("ccp_test", backend) in results and cache.is_dir():
+            m = main_person_iou(cache, data / "ccp" / "labels")
+            lines.append(f"CCP test, {backend}: {m['with_more_persons']} of {m['photos']} photos with more than one "
+                         f"person found; person IoU {m['person_iou']:.1f} %, counting only the main person "
+                         f"{m['main_person_iou']:.1f} % ({m['bystander_fp_share']:.0f} % of the false-positive person "
+                         "pixels are other persons: bystanders CCP leaves unannotated)")
     text = "\n".join(lines)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

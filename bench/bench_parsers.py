@@ -1,10 +1,10 @@
 """Latency of the offline backends side by side (``lite``, the default, and the rule-based ``mediapipe``),
 and (``--eval``) accuracy on the shared CIHP images.
 
-Usage: .venv/bin/python bench/bench_parsers.py [--runs N] [--backends lite,mediapipe] [--eval] [--ccp N]
+Usage: .venv/bin/python bench/bench_parsers.py [--runs N] [--backends lite,mediapipe] [--photos a.jpg,b.jpg] [--eval] [--ccp N]
 
 Latency: two real photos from ../shared/data/unlabeled_photos, ``office_group.jpg`` (5 people) and
-``dog_human.jpg`` (1 person), each resized to 640 px and 1280 px longest side (without ../shared: the
+``dog_human.jpg`` and ``jockey.jpg`` (1 person each; :data:`PHOTOS`), each resized to 640 px and 1280 px longest side (without ../shared: the
 packaged two-person photo). Per photo and size, each backend gets one warm-up call, then ``--runs``
 rounds (default 5) time one call of every backend in turn (interleaved, so machine load hits both
 alike). Prints median wall-clock ms, images/s and median CPU ms of this process.
@@ -28,13 +28,18 @@ import time
 import numpy as np
 
 
-def _photos() -> list[tuple[str, np.ndarray]]:
+PHOTOS = ("office_group.jpg", "dog_human.jpg", "jockey.jpg")
+"""Latency photos (../shared/data/unlabeled_photos): five people; one person beside a dog standing on its
+hind legs (YOLOX-Nano takes the dog for a second person); one rider on a horse (one YOLOX person)."""
+
+
+def _photos(names: tuple[str, ...] = PHOTOS) -> list[tuple[str, np.ndarray]]:
     from humanparse.io.image import load_image
     from humanparse.paths import shared_data_dir
 
     root = shared_data_dir()
     out = []
-    for name in ("office_group.jpg", "dog_human.jpg"):
+    for name in names:
         path = root / "unlabeled_photos" / "images" / name if root else None
         if path is not None and path.is_file():
             out.append((name, load_image(path)))
@@ -53,11 +58,11 @@ def _resize(img: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
 
 
-def latency(backends: dict, runs: int) -> None:
+def latency(backends: dict, runs: int, photos: tuple[str, ...] = PHOTOS) -> None:
     print(f"latency, backends side by side (warm-up 1, {runs} interleaved rounds; median)")
     print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(f"{'photo':>22} {'size':>11} {'backend':>10} {'persons':>7} {'median ms':>10} {'img/s':>6} {'cpu ms':>7}")
-    for name, img in _photos():
+    for name, img in _photos(photos):
         for longest in (640, 1280):
             x = _resize(img, longest)
             n = {k: len(b.predict(x)) for k, b in backends.items()}  # warm-up
@@ -179,6 +184,8 @@ def main() -> None:
                     help="comma-separated backends, each NAME or NAME:OPTION=VALUE[:OPTION=VALUE] (values: int, "
                          "float or text; e.g. lite:flip=1, lite:persons=pose = the previous release's path); "
                          "default lite,lite:persons=pose,mediapipe")
+    ap.add_argument("--photos", default=",".join(PHOTOS),
+                    help=f"comma-separated latency photos of ../shared/data/unlabeled_photos (default {','.join(PHOTOS)})")
     ap.add_argument("--eval", action="store_true", help="also score the shared CIHP images")
     ap.add_argument("--ccp", type=int, default=0, metavar="N", help="also score the first N CCP photos")
     args = ap.parse_args()
@@ -188,7 +195,7 @@ def main() -> None:
     for spec in args.backends.split(","):
         name, *opts = spec.split(":")
         backends[spec] = humanparse.get_backend(name, **{k: _value(v) for k, v in (o.split("=") for o in opts)})
-    latency(backends, max(1, args.runs))
+    latency(backends, max(1, args.runs), tuple(p.strip() for p in args.photos.split(",") if p.strip()))
     for k, b in backends.items():
         if args.eval or args.ccp:
             print(f"\n--- accuracy of {k}")

@@ -289,3 +289,79 @@ def test_a_pose_per_detector_box_sits_in_its_box(detector, two_person_photo):
         m = p.mask > 0.5
         inside = m[int(y1):int(y2) + 1, int(x1):int(x2) + 1].sum()
         assert inside > 0.8 * m.sum() > 0
+
+
+class _NeedsContext:
+    """A stand-in pose landmarker that finds the marked pixels (red channel 255) as one person only in a
+    crop at least ``min_side`` pixels on its short side (as MediaPipe's detector finds some people only
+    with the scene around them)."""
+
+    def __init__(self, min_side: int) -> None:
+        self.min_side, self.calls = min_side, []
+
+    def poses(self, crop: np.ndarray):
+        from humanparse.persons.pose import PosePerson
+
+        self.calls.append(crop.shape[:2])
+        mark = crop[..., 0] == 255
+        if min(crop.shape[:2]) < self.min_side or not mark.any():
+            return []
+        ys, xs = np.nonzero(mark)
+        lm = np.zeros((33, 4), np.float32)
+        lm[:, 0], lm[:, 1], lm[:, 2:] = xs.mean(), ys.mean(), 1.0
+        return [PosePerson(lm, mark.astype(np.float32), 1.0)]
+
+
+def _marked_photo(*rects) -> np.ndarray:
+    photo = np.zeros((600, 600, 3), np.uint8)
+    for x1, y1, x2, y2 in rects:
+        photo[y1:y2, x1:x2, 0] = 255
+    return photo
+
+
+def test_a_box_the_landmarker_misses_is_tried_again_with_more_context():
+    """poses_in_boxes: nobody in the 1.3x crop -> the wider crops are tried; the pose comes back in photo
+    pixels, its mask on the person; with no retries the box stays without a pose."""
+    from humanparse.persons.pose_finder import BOX_CONTEXT, poses_in_boxes
+
+    photo = _marked_photo((250, 250, 350, 350))
+    fake = _NeedsContext(min_side=250)                       # 1.3x = 130 px, 2x = 200, 3x = 300
+    (pose,) = poses_in_boxes(fake, photo, [(250.0, 250.0, 350.0, 350.0)], retry_contexts=(2.0, 3.0))
+    assert [min(s) for s in fake.calls] == [130, 200, 300]
+    assert pose is not None and pose.mask.shape == photo.shape[:2]
+    assert np.array_equal(pose.mask > 0.5, photo[..., 0] == 255)
+    assert np.allclose(pose.landmarks[0, :2], (299.5, 299.5))
+    fake = _NeedsContext(min_side=250)
+    assert poses_in_boxes(fake, photo, [(250.0, 250.0, 350.0, 350.0)], retry_contexts=()) == [None]
+    assert len(fake.calls) == 1 and BOX_CONTEXT == 1.3
+
+
+def test_a_neighbour_found_in_the_wider_crop_is_not_taken():
+    """The wide retry crop holds only someone beside the box (the box itself is empty): no pose."""
+    from humanparse.persons.pose_finder import poses_in_boxes
+
+    photo = _marked_photo((420, 250, 520, 350))              # a person right of the (empty) box
+    fake = _NeedsContext(min_side=250)
+    assert poses_in_boxes(fake, photo, [(250.0, 250.0, 350.0, 350.0)], retry_contexts=(3.0,)) == [None]
+    assert len(fake.calls) == 2                              # it was found, then refused as outside the box
+
+
+def test_mediapipe_backend_parses_the_astronaut_its_crop_pose_missed():
+    """apollo11_crew.jpg: YOLOX finds three astronauts; the pose landmarker finds the middle one only with
+    more than 1.3x his box around him. The mediapipe backend (YOLOX persons) must return all three."""
+    from humanparse.backends import get_backend
+    from humanparse.io.image import load_image
+    from humanparse.paths import shared_data_dir
+
+    root = shared_data_dir()
+    path = root / "unlabeled_photos" / "images" / "apollo11_crew.jpg" if root else None
+    if path is None or not path.is_file():
+        pytest.skip("../shared/data/unlabeled_photos/images/apollo11_crew.jpg not found (the shared data sits beside the repo)")
+    b = get_backend("mediapipe")
+    try:
+        p = b.predict(load_image(path))
+    finally:
+        b.close()
+    assert len(p) == 3
+    middle = [q for q in p.persons if 150 < (q.bbox[0] + q.bbox[2]) / 2 < 450 and q.bbox[1] < 120]
+    assert len(middle) == 1 and middle[0].area > 20000

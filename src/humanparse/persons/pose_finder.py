@@ -86,9 +86,59 @@ BOX_CONTEXT = 1.3
 """A detector box is enlarged this much around its centre before the pose landmarker sees it (the
 landmarker wants the whole body with some room around it)."""
 
+RETRY_CONTEXTS = (2.0, 3.0)
+"""When the landmarker finds nobody in the :data:`BOX_CONTEXT` crop, the box is tried again with these
+enlargements, in turn, until someone is found. MediaPipe's pose detector finds some people only with
+more of the scene around them (measured 2026-12-06 on ../shared/data/unlabeled_photos): the middle
+astronaut of ``apollo11_crew.jpg`` is found from 1.6x his box on. With this retry the ``mediapipe``
+backend gained on ``cihp_val`` (``bench/crowds_val.py --configs mediapipe``; docs/backend-mediapipe.md)."""
+
+RETRY_INSIDE = 0.6
+"""A pose found in a wider retry crop counts only when at least this share of its mask (> 0.5) lies
+inside the detector box itself: a wide crop may hold someone (or something) else. In ``jockey.jpg`` the
+3x crop's pose is the horse (the rider's box holds 30 % of its mask), so the rider stays without a pose
+rather than being given the horse."""
+
+
+def _crop(box: tuple[float, float, float, float], context: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``box`` enlarged ``context`` times around its centre, clipped to the photo ``hw``, whole pixels."""
+    bx1, by1, bx2, by2 = box
+    H, W = hw
+    cx, cy = (bx1 + bx2) / 2, (by1 + by2) / 2
+    hw_, hh = (bx2 - bx1) * context / 2, (by2 - by1) * context / 2
+    return max(0, int(cx - hw_)), max(0, int(cy - hh)), min(W, int(np.ceil(cx + hw_))), min(H, int(np.ceil(cy + hh)))
+
+
+def _pose_in_crop(detector: Detector, work: np.ndarray, box: tuple[float, float, float, float],
+                  crop: tuple[int, int, int, int]) -> PosePerson | None:
+    """The pose of ``work[crop]`` whose mask lies most inside ``box`` (photo pixels, mask over the whole
+    photo), or None when the landmarker finds nobody there or the crop is under 8 px."""
+    x1, y1, x2, y2 = crop
+    if x2 - x1 < 8 or y2 - y1 < 8:
+        return None
+    found = detector.poses(np.ascontiguousarray(work[y1:y2, x1:x2]))
+    if not found:
+        return None
+    bx1, by1, bx2, by2 = box
+    ix1, iy1 = int(bx1) - x1, int(by1) - y1
+    ix2, iy2 = int(np.ceil(bx2)) - x1, int(np.ceil(by2)) - y1
+
+    def inside(p: PosePerson) -> float:
+        m = p.mask > 0.5
+        return float(m[max(iy1, 0):iy2, max(ix1, 0):ix2].sum()) / max(float(m.sum()), 1.0) * float(m.sum()) ** 0.5
+
+    best = max(found, key=inside)
+    best.landmarks[:, 0] += x1
+    best.landmarks[:, 1] += y1
+    full = np.zeros(work.shape[:2], np.float32)
+    full[y1:y2, x1:x2] = best.mask
+    best.mask = full
+    return best
+
 
 def poses_in_boxes(detector: Detector, work: np.ndarray, boxes: list[tuple[float, float, float, float]],
-                   context: float = BOX_CONTEXT) -> list[PosePerson | None]:
+                   context: float = BOX_CONTEXT,
+                   retry_contexts: tuple[float, ...] = RETRY_CONTEXTS) -> list[PosePerson | None]:
     """One MediaPipe pose per detector box, found on the box's own crop (a single-person model at its best).
 
     Args:
@@ -96,36 +146,25 @@ def poses_in_boxes(detector: Detector, work: np.ndarray, boxes: list[tuple[float
         work: ``(H, W, 3)`` uint8 RGB photo.
         boxes: ``(x1, y1, x2, y2)`` person boxes in ``work`` pixels (e.g. :class:`.yolox.YoloxDetector`'s).
         context: enlargement of each box around its centre for the crop (:data:`BOX_CONTEXT`).
+        retry_contexts: where nobody is found, tries with these enlargements in turn (:data:`RETRY_CONTEXTS`),
+            keeping a pose only if :data:`RETRY_INSIDE` of its mask lies in the box; ``()``: no retry.
     Returns:
         per box, the pose whose mask lies most inside the box (landmarks in ``work`` pixels, mask over
         the whole photo, zero outside the crop), or None when the landmarker finds nobody there.
     """
-    H, W = work.shape[:2]
+    hw = work.shape[:2]
     out: list[PosePerson | None] = []
-    for bx1, by1, bx2, by2 in boxes:
-        cx, cy = (bx1 + bx2) / 2, (by1 + by2) / 2
-        hw, hh = (bx2 - bx1) * context / 2, (by2 - by1) * context / 2
-        x1, y1 = max(0, int(cx - hw)), max(0, int(cy - hh))
-        x2, y2 = min(W, int(np.ceil(cx + hw))), min(H, int(np.ceil(cy + hh)))
-        if x2 - x1 < 8 or y2 - y1 < 8:
-            out.append(None)
-            continue
-        found = detector.poses(np.ascontiguousarray(work[y1:y2, x1:x2]))
-        if not found:
-            out.append(None)
-            continue
-        ix1, iy1 = int(bx1) - x1, int(by1) - y1
-        ix2, iy2 = int(np.ceil(bx2)) - x1, int(np.ceil(by2)) - y1
-
-        def inside(p: PosePerson) -> float:
-            m = p.mask > 0.5
-            return float(m[max(iy1, 0):iy2, max(ix1, 0):ix2].sum()) / max(float(m.sum()), 1.0) * float(m.sum()) ** 0.5
-
-        best = max(found, key=inside)
-        best.landmarks[:, 0] += x1
-        best.landmarks[:, 1] += y1
-        full = np.zeros((H, W), np.float32)
-        full[y1:y2, x1:x2] = best.mask
-        best.mask = full
-        out.append(best)
+    for box in boxes:
+        near = _crop(box, context, hw)
+        pose = _pose_in_crop(detector, work, box, near)
+        for wider in retry_contexts:
+            if pose is not None:
+                break
+            pose = _pose_in_crop(detector, work, box, _crop(box, wider, hw))
+            if pose is not None:
+                m = pose.mask > 0.5
+                x1, y1, x2, y2 = _crop(box, 1.0, hw)
+                if m[y1:y2, x1:x2].sum() < RETRY_INSIDE * max(int(m.sum()), 1):
+                    pose = None
+        out.append(pose)
     return out
