@@ -410,3 +410,23 @@ def test_a_prominent_person_the_alpha_misses_is_kept():
     assert (inst == 1).sum() > 0.8 * 120 * 260 and not (inst == 2).any()
     labels, inst = C.compose_boxes(hw, logits, mats, boxes, alpha=np.ones(hw, np.float32))
     assert (inst == 2).sum() > 0.8 * 50 * 100                 # where the alpha sees it, it stays
+
+
+def test_the_alpha_trust_counts_only_the_persons_own_pixels():
+    """A person standing behind another: her crop also sees the front person's body, where the selfie
+    alpha is 1; over her own pixels it is 0. She is prominent, so the alpha must not be trusted for her
+    and she keeps her pixels (counting the front person's pixels too made her mean alpha look fine and
+    the mix erased her: office_group.jpg's back-right woman)."""
+    from humanparse.backends.lite import compose as C
+
+    hw = (300, 300)
+    back, front = (100.0, 10.0, 200.0, 210.0), (60.0, 110.0, 240.0, 290.0)
+    mats = [crop_matrix(b, margin=1.05) for b in (back, front)]
+    logits = np.zeros((2, 21, 96, 64), np.float32)
+    logits[:, 5] = np.log(180.0)                 # both networks sure of "person" all over their crops
+    alpha = np.zeros(hw, np.float32)
+    alpha[110:290, 60:240] = 1.0                 # the alpha sees the front person only
+    labels, inst = C.compose_boxes(hw, logits, mats, [back, front], alpha=alpha)
+    own = inst[10:105, 100:200]                  # the back person's head and shoulders, above the front box
+    assert (own == 1).mean() > 0.9
+    assert (inst[150:290, 60:240] == 2).mean() > 0.9
