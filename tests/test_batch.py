@@ -250,3 +250,33 @@ def test_cli_batch_refuses_to_resume_another_backends_folder(photos, tmp_path):
     r = CliRunner().invoke(app, ["batch", str(photos), "-o", str(out), "-f", "labels"])
     assert r.exit_code == 2 and "backend segformer" in r.output and "backend lite" in r.output, r.output
     assert sorted(p.name for p in out.iterdir()) == ["batch_job.json"], "nothing may be written"
+
+
+def test_cli_batch_min_score_reaches_the_backend_and_the_job_record(photos, tmp_path, monkeypatch):
+    """--min-score: the backend gets score_threshold; batch_job.json records it (a later run without it,
+    or with another value, is another job); another backend or a value outside [0, 1) is a usage error
+    before anything is written."""
+    from typer.testing import CliRunner
+
+    import humanparse.api
+    from humanparse.batch import read_job
+    from humanparse.cli.main import app
+
+    seen = []
+
+    def spy(name, **options):
+        seen.append(options)
+        return CountingBackend()
+
+    monkeypatch.setattr(humanparse.api, "load_backend", spy)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["batch", str(photos), "-o", str(out), "-f", "labels", "--min-score", "0.35"])
+    assert r.exit_code in (0, 1), r.output                      # the photos fixture holds a broken file
+    assert seen and seen[0]["score_threshold"] == pytest.approx(0.35)
+    assert read_job(out)["min_score"] == pytest.approx(0.35)
+    r = CliRunner().invoke(app, ["batch", str(photos), "-o", str(out), "-f", "labels", "--min-score", "0.5"])
+    assert r.exit_code == 2 and "min_score 0.35" in r.output, r.output
+    for args in (["-b", "fake", "--min-score", "0.4"], ["--min-score", "1.5"]):
+        bad = tmp_path / f"bad{len(args)}"
+        r = CliRunner().invoke(app, ["batch", str(photos), "-o", str(bad), *args])
+        assert r.exit_code == 2 and "--min-score" in r.output and not bad.exists(), r.output

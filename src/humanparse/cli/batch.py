@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from .common import (BackendOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options, check_label_set,
-                     drop_progress, err_console, progress_bar)
+from .common import (BackendOpt, DetectThresholdOpt, MaxPersonsOpt, ModelOpt, QuietOpt, WeightsOpt, backend_options,
+                     check_label_set, detect_option, drop_progress, err_console, progress_bar)
 
 
 def batch_command(
@@ -26,12 +26,13 @@ def batch_command(
                                   help="Output label set, when not the backend's own: one its classes map to, "
                                        "e.g. cihp for plain CIHP-20 from lite (bags become background)."),
     max_persons: int = MaxPersonsOpt,
+    detect_threshold: float = DetectThresholdOpt,
     weights: Path = WeightsOpt,
     model: str = ModelOpt,
     quiet: bool = QuietOpt,
 ) -> None:
     """Parse every image under IN_DIR into OUT_DIR. Resumable: inputs whose outputs exist are skipped
-    (OUT_DIR/batch_job.json records the backend, model, weights, --max-persons and --label-set; a run
+    (OUT_DIR/batch_job.json records the backend, model, weights, --max-persons, --min-score and --label-set; a run
     asking for others stops unless --overwrite); bad files are listed in OUT_DIR/batch_report.jsonl and
     do not stop the run (exit code 1 if any failed)."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -52,8 +53,11 @@ def batch_command(
             err_console.print(f"[bold red]error[/] {e}")
             raise typer.Exit(2)
         check_label_set(backend, own, label_set)        # before any work
+    detect = detect_option(backend, detect_threshold)          # a usage error before any work
     job = {"backend": backend, "model": model, "weights": str(weights.resolve()) if weights else None,
            "max_persons": max_persons}
+    if detect:                      # recorded only when asked for: folders of earlier runs stay resumable
+        job["min_score"] = detect["score_threshold"]
     try:
         plan = plan_batch(in_dir, out, format, overwrite=overwrite, label_set=label_set, job=job)
     except HumanParseError as e:
@@ -62,7 +66,7 @@ def batch_command(
     if plan.total == 0:
         err_console.print(f"[bold red]error[/] no image files found in {in_dir}")
         raise typer.Exit(2)
-    opts = backend_options(max_persons, weights, model)
+    opts = backend_options(max_persons, weights, model, **detect)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[speed]} images/s"), TimeRemainingColumn())
     with progress_bar(*columns, quiet=quiet) as bar:
