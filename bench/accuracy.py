@@ -102,8 +102,9 @@ def bodypix_peer(data: Path) -> dict:
 
 
 def main_person_iou(pred_dir: Path, labels_dir: Path) -> dict:
-    """CCP person IoU counting only each photo's **main** person (the predicted person overlapping the
-    annotated one most), from a ``humanparse eval`` prediction cache.
+    """CCP person IoU without the bystanders' false positives: false-positive person pixels of any found
+    person other than each photo's **main** one (the found person overlapping the annotated one most) are
+    not counted; everything else as person IoU. From a ``humanparse eval`` prediction cache.
 
     CCP annotates one person per photo; the bystanders a multi-person parser also finds are false
     positives there. This separates that from how well the annotated person is segmented.
@@ -172,7 +173,7 @@ def main() -> int:
         if ("ccp_test", backend) in results and cache.is_dir():
             m = main_person_iou(cache, data / "ccp" / "labels")
             lines.append(f"CCP test, {backend}: {m['with_more_persons']} of {m['photos']} photos with more than one "
-                         f"person found; person IoU {m['person_iou']:.1f} %, counting only the main person "
+                         f"person found; person IoU {m['person_iou']:.1f} %, without the other persons' false positives "
                          f"{m['main_person_iou']:.1f} % ({m['bystander_fp_share']:.0f} % of the false-positive person "
                          "pixels are other persons: bystanders CCP leaves unannotated)")
     text = "\n".join(lines)
