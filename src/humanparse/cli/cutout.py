@@ -113,7 +113,7 @@ def cutout_command(
         if preset is not None:
             mask = agnostic_mask(parsing, preset, persons)
             pictures += [mask.astype(np.uint8) * 255, agnostic_image(image, mask)]
-        alpha = None
+        alpha = fg = None
         if preset is None or layers:
             alpha = selection_alpha(image, parsing, keep, remove, persons, matting)
         if preset is None:
@@ -126,6 +126,7 @@ def cutout_command(
         with staging_dir(targets[-1].parent) if layers else nullcontext() as stage:
             if layers:
                 export_layers(image, parsing, stage / "layers", alpha=alpha, person=persons, source=str(f))
+            del image, parsing, alpha, fg       # only the pictures are left to write (24 MP: ~300 MB less at the peak)
             with atomic_paths(*targets[:len(pictures)]) as tmps:    # each file appears complete or not at all
                 for picture, tmp in zip(pictures, tmps):
                     save_png(tmp, picture)          # OpenCV's fast PNG setting (24 MP: seconds less)
