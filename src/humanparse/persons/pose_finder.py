@@ -96,7 +96,7 @@ backend gained on ``cihp_val`` (``bench/crowds_val.py --configs mediapipe``; doc
 RETRY_INSIDE = 0.6
 """A pose found in a wider retry crop counts only when at least this share of its mask (> 0.5) lies
 inside the detector box itself: a wide crop may hold someone (or something) else. In ``jockey.jpg`` the
-3x crop's pose is the horse (the rider's box holds 30 % of its mask), so the rider stays without a pose
+3x crop's pose is the horse (the rider's box holds 34 % of its mask), so the rider stays without a pose
 rather than being given the horse."""
 
 
