@@ -430,3 +430,16 @@ def test_the_alpha_trust_counts_only_the_persons_own_pixels():
     own = inst[10:105, 100:200]                  # the back person's head and shoulders, above the front box
     assert (own == 1).mean() > 0.9
     assert (inst[150:290, 60:240] == 2).mean() > 0.9
+
+
+def test_a_group_of_twelve_comes_back_whole(lite, astronaut):
+    """Twelve people (the astronaut photo tiled 6 x 2): the default backend returns all twelve, each one
+    person of its own tile (the default cap is 20; it was 10, which cut group photos short)."""
+    import cv2
+
+    tile = cv2.resize(astronaut, (160, 160), interpolation=cv2.INTER_AREA)
+    group = np.concatenate([np.concatenate([tile] * 6, 1)] * 2, 0)          # (320, 960, 3)
+    r = lite.predict(group)
+    assert len(r) == 12
+    cells = sorted(((p.bbox[1] + p.bbox[3]) // 2 // 160, (p.bbox[0] + p.bbox[2]) // 2 // 160) for p in r.persons)
+    assert cells == [(row, col) for row in range(2) for col in range(6)]

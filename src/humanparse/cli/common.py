@@ -10,6 +10,7 @@ from rich.console import Console
 from typer.core import TyperArgument, TyperGroup
 
 from ..backends import DEFAULT_BACKEND
+from ..backends.base import MAX_PERSONS
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -55,7 +56,7 @@ class PlainHelpGroup(TyperGroup):
 BackendOpt = typer.Option(DEFAULT_BACKEND, "--backend", "-b",
                           help="Backend: lite (offline default, our trained network), mediapipe (offline, "
                                "rule-based), m2fp, segformer.")
-MaxPersonsOpt = typer.Option(10, "--max-persons", "-n", min=1, help="Most persons to parse per image.")
+MaxPersonsOpt = typer.Option(MAX_PERSONS, "--max-persons", "-n", min=1, help="Most persons to parse per image.")
 WeightsOpt = typer.Option(None, "--weights", "-w", help="Local weights (checkpoint dir or file) for hub backends.")
 ModelOpt = typer.Option(None, "--model", "-m", help="Model name of the backend (see `humanparse models list`).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")

@@ -37,7 +37,7 @@ import numpy as np
 
 from ...logs import ort_session_options
 from ...parsing import Parsing
-from ..base import Backend, check_image, parsing_left_to_right
+from ..base import MAX_PERSONS as BASE_MAX_PERSONS, Backend, check_image, parsing_left_to_right
 from ...persons.pose import Detector, PosePerson, body_scale
 from ...persons.pose_finder import detect_persons, resize_for_work
 from ...labels.flip import FLIP_LUT
@@ -97,7 +97,7 @@ LANDMARK_SLACK = 0.05
 BATCH = 8
 """Crops per network call."""
 
-WORK_SIZE, MIN_SIZE, MAX_PERSONS = 1024, 256, 10
+WORK_SIZE, MIN_SIZE, MAX_PERSONS = 1024, 256, BASE_MAX_PERSONS
 """Defaults of :class:`LiteBackend`: long side of the working copy (at most / at least, pixels) and most
 persons returned. A mask-input network's training masks are made with the same
 (:mod:`humanparse.train.posemasks`)."""

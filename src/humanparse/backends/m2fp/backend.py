@@ -15,7 +15,7 @@ import torch
 
 from ...malloc import tune_malloc
 from ...parsing import Parsing
-from ..base import Backend
+from ..base import MAX_PERSONS, Backend
 from .config import M2FPConfig
 from .model import load_checkpoint
 from .postprocess import parse_instances
@@ -45,7 +45,7 @@ class M2FPBackend(Backend):
     name = "m2fp"
     label_set = "cihp"
 
-    def __init__(self, max_persons: int = 10, weights: str | Path | None = None, runtime: str = "torch",
+    def __init__(self, max_persons: int = MAX_PERSONS, weights: str | Path | None = None, runtime: str = "torch",
                  num_threads: int | None = None, min_size: int | None = None, max_size: int | None = None,
                  **options) -> None:
         if options:

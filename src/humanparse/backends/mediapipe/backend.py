@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ...parsing import Parsing
-from ..base import Backend, check_image, parsing_left_to_right
+from ..base import MAX_PERSONS, Backend, check_image, parsing_left_to_right
 from ...persons import YoloxDetector, finder_threshold
 from ...persons import pose as L
 from ...persons.pose import Detector, PosePerson, body_scale
@@ -85,7 +85,7 @@ class MediaPipeBackend(Backend):
     name = "mediapipe"
     label_set = "cihp"
 
-    def __init__(self, max_persons: int = 10, work_size: int = 1024, min_size: int = 256,
+    def __init__(self, max_persons: int = MAX_PERSONS, work_size: int = 1024, min_size: int = 256,
                  min_pose_detection_confidence: float = 0.3, use_windows: bool = True,
                  face_mesh: bool = True, persons: str = "yolox", score_threshold: float | None = None,
                  **options) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from ...errors import BackendUnavailableError
 from ...labels import get_label_set
 from ...parsing import Parsing
-from ..base import Backend
+from ..base import MAX_PERSONS, Backend
 from .labels import cihp_translation, native_label_set
 from .model import SegformerRunner
 from .postprocess import person_instances, to_cihp
@@ -38,7 +38,7 @@ class SegformerBackend(Backend):
     name = "segformer"
     label_set = "cihp"
 
-    def __init__(self, max_persons: int = 10, model: str = "segformer-b2-clothes", weights: str | Path | None = None,
+    def __init__(self, max_persons: int = MAX_PERSONS, model: str = "segformer-b2-clothes", weights: str | Path | None = None,
                  output_label_set: str = "cihp", **unknown) -> None:
         from ...models import get_model, resolve_weights
 
