@@ -55,7 +55,9 @@ drops far bystanders, which was part of its gain on validation)."""
 
 HEAD_CLASSES = ("hat", "hair", "sunglasses", "face")
 """Part classes that make up a head (CIHP names; the same ids in ``cihp`` and ``cihp-bag``)."""
-HEAD_IDS = np.array([get_label_set("cihp").classes.index(c) for c in HEAD_CLASSES])
+HEAD_LUT = np.zeros(256, bool)
+HEAD_LUT[[get_label_set("cihp").classes.index(c) for c in HEAD_CLASSES]] = True
+"""``HEAD_LUT[part_id]``: True for the :data:`HEAD_CLASSES`."""
 
 HEAD_TOP, HEAD_SIGMA = 0.3, 0.15
 """Where a crop labels a pixel as head, its ownership score is multiplied by
@@ -162,8 +164,7 @@ def compose_boxes(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray
             continue
         fg, inside, part = person_planes(lg, m, region)
         score = fg * centre_prior(box, region, sigma)
-        head = np.isin(part, HEAD_IDS)
-        score[head] *= np.broadcast_to(head_prior(box, region), score.shape)[head]
+        score *= np.where(HEAD_LUT[part], head_prior(box, region), np.float32(1.0))
         win = (score > best[y1:y2, x1:x2]) & (inside > 0.5)
         best[y1:y2, x1:x2][win] = score[win]
         owner[y1:y2, x1:x2][win] = k
