@@ -353,7 +353,8 @@ def test_options_are_checked():
 def test_each_detected_person_is_one_instance_inside_its_own_box(lite, two_person_photo):
     """Every YOLOX detection with foreground becomes one person; each person's pixels lie inside its
     own box's slack region (no pixel is given to a person whose box does not hold it)."""
-    from humanparse.backends.lite.compose import BOX_SLACK, slack_region
+    from humanparse.backends.lite.compose import BOX_SLACK
+    from humanparse.persons.record import enlarged_box as slack_region
 
     dets = lite._yolox.detect(two_person_photo, lite.max_persons)
     r = lite.predict(two_person_photo)

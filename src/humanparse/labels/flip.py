@@ -33,6 +33,12 @@ FLIP_LUT = flip_lut()
 """:func:`flip_lut` of ``cihp-bag`` (it is also CIHP-20's: the same ids)."""
 
 
+def flip_channels(n: int) -> np.ndarray:
+    """Channel order ``(n,)`` intp that swaps the left/right classes of ``(N, n, H, W)`` logits of a CIHP
+    set (``n`` = 20 or 21) under a horizontal flip."""
+    return FLIP_LUT[:n].astype(np.intp)
+
+
 def flip_labels(labels: np.ndarray) -> np.ndarray:
     """Mirror a CIHP label map left-right and swap the left/right classes (``(H, W)`` uint8)."""
     return FLIP_LUT[labels[:, ::-1]]

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import pose as L
 from .pose import Detector, PosePerson, find_persons, head_box
+from .record import enlarged_box
 
 FACE_CROP = 256
 """Side in pixels the head crop is resized to before the face landmarker (its detector wants faces
@@ -100,15 +101,6 @@ inside the detector box itself: a wide crop may hold someone (or something) else
 rather than being given the horse."""
 
 
-def _crop(box: tuple[float, float, float, float], context: float, hw: tuple[int, int]) -> tuple[int, int, int, int]:
-    """``box`` enlarged ``context`` times around its centre, clipped to the photo ``hw``, whole pixels."""
-    bx1, by1, bx2, by2 = box
-    H, W = hw
-    cx, cy = (bx1 + bx2) / 2, (by1 + by2) / 2
-    hw_, hh = (bx2 - bx1) * context / 2, (by2 - by1) * context / 2
-    return max(0, int(cx - hw_)), max(0, int(cy - hh)), min(W, int(np.ceil(cx + hw_))), min(H, int(np.ceil(cy + hh)))
-
-
 def _pose_in_crop(detector: Detector, work: np.ndarray, box: tuple[float, float, float, float],
                   crop: tuple[int, int, int, int]) -> PosePerson | None:
     """The pose of ``work[crop]`` whose mask lies most inside ``box`` (photo pixels, mask over the whole
@@ -155,15 +147,15 @@ def poses_in_boxes(detector: Detector, work: np.ndarray, boxes: list[tuple[float
     hw = work.shape[:2]
     out: list[PosePerson | None] = []
     for box in boxes:
-        near = _crop(box, context, hw)
+        near = enlarged_box(box, context, hw)
         pose = _pose_in_crop(detector, work, box, near)
         for wider in retry_contexts:
             if pose is not None:
                 break
-            pose = _pose_in_crop(detector, work, box, _crop(box, wider, hw))
+            pose = _pose_in_crop(detector, work, box, enlarged_box(box, wider, hw))
             if pose is not None:
                 m = pose.mask > 0.5
-                x1, y1, x2, y2 = _crop(box, 1.0, hw)
+                x1, y1, x2, y2 = enlarged_box(box, 1.0, hw)
                 if m[y1:y2, x1:x2].sum() < RETRY_INSIDE * max(int(m.sum()), 1):
                     pose = None
         out.append(pose)

@@ -7,6 +7,17 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def enlarged_box(box: tuple[float, float, float, float], factor: float,
+                 hw: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``box`` ``(x1, y1, x2, y2)`` enlarged ``factor`` times around its centre, rounded outwards to whole
+    pixels and clipped to a photo of ``hw`` ``(H, W)``."""
+    x1, y1, x2, y2 = box
+    cx, cy, half_w, half_h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * factor / 2, (y2 - y1) * factor / 2
+    H, W = hw
+    return (max(0, int(np.floor(cx - half_w))), max(0, int(np.floor(cy - half_h))),
+            min(W, int(np.ceil(cx + half_w))), min(H, int(np.ceil(cy + half_h))))
+
+
 @dataclass
 class Detection:
     """A person found in a photo (not yet parsed; the parsed result is :class:`humanparse.Person`).

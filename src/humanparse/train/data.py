@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..backends.lite.crops import INPUT_HW, crop_matrix, warp_image, warp_labels, warp_mask
 from ..io.atomic import atomic_path
-from ..labels.flip import FLIP_LUT
+from ..labels.flip import flip_labels
 from .targets import ccp_to_cihp
 
 
@@ -155,7 +155,7 @@ class CropDataset:
         if a.clutter and rng.random() < a.clutter:      # no draw when off: the default recipe's stream is run 5's
             crop, lab, inp = self._clutter(crop, lab, inp, index, rng)
         if rng.random() < a.flip:
-            crop, lab = crop[:, ::-1], FLIP_LUT[lab[:, ::-1]]
+            crop, lab = crop[:, ::-1], flip_labels(lab)
             inp = None if inp is None else inp[:, ::-1]
         if rng.random() < a.low_res:
             f = rng.uniform(2.0, 4.0)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..labels import IGNORE, get_label_set
-from ..labels.flip import FLIP_LUT
+from ..labels.flip import flip_channels
 
 CCP_TO_CIHP: dict[str, str | None] = {
     "background": "background",
@@ -115,4 +115,4 @@ def ccp_to_cihp(ccp_labels: np.ndarray, part_logits: np.ndarray) -> np.ndarray:
 
 def flip_logits_channels() -> list[int]:
     """Channel order that swaps left/right classes of ``(N, 21, H, W)`` logits (for flip test-time use)."""
-    return [int(i) for i in FLIP_LUT[:CLASSES]]
+    return [int(i) for i in flip_channels(CLASSES)]

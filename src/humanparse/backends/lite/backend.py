@@ -40,7 +40,7 @@ from ...parsing import Parsing
 from ..base import MAX_PERSONS as BASE_MAX_PERSONS, Backend, check_image, parsing_left_to_right
 from ...persons.pose import Detector, PosePerson, body_scale
 from ...persons.pose_finder import detect_persons, resize_for_work
-from ...labels.flip import FLIP_LUT
+from ...labels.flip import flip_channels
 from ...persons import YoloxDetector, finder_threshold
 from ...persons.segmenter import PersonSegmenter
 from . import compose as _compose
@@ -254,7 +254,7 @@ class LiteBackend(Backend):
             with self._lock:
                 (y,) = self._session.run(None, {self._input: x})
             if self.flip:
-                y = 0.5 * (y[:n] + y[n:, FLIP_LUT[:y.shape[1]], :, ::-1])
+                y = 0.5 * (y[:n] + y[n:, flip_channels(y.shape[1]), :, ::-1])
             out.append(y)
         return np.concatenate(out) if out else np.zeros((0, self._channels) + tuple(v // 4 for v in INPUT_HW), np.float32)
 

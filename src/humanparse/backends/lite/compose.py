@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...labels import get_label_set
+from ...persons.record import enlarged_box
 from .crops import INPUT_HW, paste_box, unwarp
 
 CENTRE_SIGMA = 0.5
@@ -121,16 +122,6 @@ def head_prior(box: tuple[float, float, float, float], region: tuple[int, int, i
     return np.exp(-np.maximum(t - HEAD_TOP, 0.0) ** 2 / (2 * HEAD_SIGMA ** 2))[:, None].astype(np.float32)
 
 
-def slack_region(box: tuple[float, float, float, float], slack: float,
-                 hw: tuple[int, int]) -> tuple[int, int, int, int]:
-    """``box`` enlarged ``slack`` times around its centre, rounded outwards to whole pixels and clipped."""
-    x1, y1, x2, y2 = box
-    cx, cy, hw_, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * slack / 2, (y2 - y1) * slack / 2
-    H, W = hw
-    return (max(0, int(np.floor(cx - hw_))), max(0, int(np.floor(cy - hh))),
-            min(W, int(np.ceil(cx + hw_))), min(H, int(np.ceil(cy + hh))))
-
-
 def compose_boxes(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray],
                   boxes: list[tuple[float, float, float, float]], sigma: float | None = None,
                   slack: float | None = None, alpha: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +149,7 @@ def compose_boxes(hw: tuple[int, int], logits: np.ndarray, mats: list[np.ndarray
     planes = []
     for k, (lg, m, box) in enumerate(zip(logits, mats, boxes), start=1):     # 1: who owns each pixel
         cx1, cy1, cx2, cy2 = paste_box(m, INPUT_HW, hw)
-        sx1, sy1, sx2, sy2 = slack_region(box, slack, hw)
+        sx1, sy1, sx2, sy2 = enlarged_box(box, slack, hw)
         region = x1, y1, x2, y2 = max(cx1, sx1), max(cy1, sy1), min(cx2, sx2), min(cy2, sy2)
         if x2 <= x1 or y2 <= y1:
             continue
