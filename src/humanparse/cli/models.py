@@ -41,6 +41,7 @@ def list_command(as_json: bool = JsonOpt) -> None:
     for e in CATALOG:
         status, path = cache_status(e)
         rows.append({**e.to_dict(), "source": e.source, "status": status, "path": str(path)})
+    outputs = [f"{r['label_set']} labels" if r["label_set"] else "person boxes" for r in rows]
     if as_json:
         typer.echo(json.dumps(rows, indent=1))
         return
@@ -51,8 +52,8 @@ def list_command(as_json: bool = JsonOpt) -> None:
     console = Console()
     licences = [r["licence"] + (" [NON-COMMERCIAL]" if r["commercial_use"] is False else "") for r in rows]
     if console.width < WIDE_TABLE:           # a 7-column table would fold every cell: one block per model
-        for r, licence in zip(rows, licences):
-            console.print(f"[bold]{r['name']}[/]  {r['backend']} backend, {r['label_set']} labels, {r['status']}")
+        for r, licence, output in zip(rows, licences, outputs):
+            console.print(f"[bold]{r['name']}[/]  {r['backend']} backend, {output}, {r['status']}")
             grid = Table.grid(padding=(0, 1))
             grid.add_column(width=10)
             grid.add_column(overflow="fold")
@@ -61,10 +62,10 @@ def list_command(as_json: bool = JsonOpt) -> None:
             console.print(grid)
         return
     table = Table(title="humanparse models", show_lines=False)
-    for col in ("name", "backend", "label set", "source", "licence", "cached?", "path"):
+    for col in ("name", "backend", "outputs", "source", "licence", "cached?", "path"):
         table.add_column(col, overflow="fold")
-    for r, licence in zip(rows, licences):
-        table.add_row(r["name"], r["backend"], r["label_set"], r["source"], escape(licence), r["status"], r["path"])
+    for r, licence, output in zip(rows, licences, outputs):
+        table.add_row(r["name"], r["backend"], output, r["source"], escape(licence), r["status"], r["path"])
     console.print(table)
 
 

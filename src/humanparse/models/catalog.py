@@ -63,7 +63,8 @@ class ModelEntry:
         repo: hub repository id; for ``"bundled"`` the Python package holding the files.
         revision: pinned commit hash / tag; ``None`` for bundled files (the wheel version pins them).
         files: the files the backend needs.
-        label_set: humanparse label set of the model's own output classes.
+        label_set: humanparse label set of the model's own output classes; ``None`` for a model that
+            outputs no label map (the person detector: boxes of COCO's ``person`` class).
         licence: licence of the *weights*, as stated by their publisher.
         commercial_use: ``False`` when the licence forbids commercial use, ``True`` when it allows it,
             ``None`` when unclear (read :attr:`notes`).
@@ -78,7 +79,7 @@ class ModelEntry:
     repo: str
     revision: str | None
     files: tuple[ModelFile, ...]
-    label_set: str
+    label_set: str | None
     licence: str
     commercial_use: bool | None
     url: str
@@ -135,7 +136,7 @@ CATALOG: tuple[ModelEntry, ...] = (
                          "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14", 3_660_092),
                ModelFile("persons/weights/yolox_nano.LICENSE"),
                ModelFile("persons/weights/NOTICE")),
-        label_set="cihp-bag",
+        label_set=None,
         licence="Apache-2.0",
         commercial_use=True,
         url="https://github.com/Megvii-BaseDetection/YOLOX",

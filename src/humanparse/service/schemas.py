@@ -76,7 +76,8 @@ class BackendOut(BaseModel):
 class ModelOut(BaseModel):
     name: str
     backend: str
-    label_set: str
+    label_set: str | None = Field(description="Label set of its output classes; null for the person detector "
+                                              "(it outputs boxes, not a label map).")
     licence: str
     source: str
     status: str = Field(description="bundled, cached, unverified, partial or missing (humanparse models pull NAME).")
