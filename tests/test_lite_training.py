@@ -463,6 +463,23 @@ def test_truncate_keeps_the_chosen_part_and_cuts_the_photo_there(side):
     assert seen_ends == {True, False}
 
 
+def test_truncate_draws_its_kept_fraction_from_the_given_range():
+    """``keep`` bounds the kept fraction (close-ups: down to 15 % of the person), and the range is used,
+    not just respected: some draws fall below the default's 35 %."""
+    from humanparse.train.data import Augment, truncate
+
+    image = np.zeros((400, 100, 3), np.uint8)
+    target = np.zeros((400, 100), np.uint8)
+    target[20:380, 20:80] = 5
+    keep = Augment.close_ups().truncate_keep
+    fracs = []
+    for seed in range(40):
+        box, *_ = truncate((20, 20, 80, 380), image, target, None, np.random.default_rng(seed), (1.0, 0, 0, 0), keep)
+        fracs.append((box[3] - box[1]) / 360)
+    assert min(fracs) >= keep[0] - 0.01 and max(fracs) <= keep[1] + 0.01
+    assert min(fracs) < 0.3
+
+
 def test_jitter_box_moves_edges_within_bounds():
     from humanparse.train.data import jitter_box
 

@@ -35,6 +35,9 @@ def train_command(
                                      help="Crowd-crop augmentations: detector-like box jitter, people cut on any "
                                           "side, hard-negative patches (an experiment, docs/training-log.md run 8; "
                                           "not the shipped recipe)."),
+    close_ups: bool = typer.Option(False, "--close-ups",
+                                   help="More people cut by a table or the frame, down to head-and-shoulders "
+                                        "close-ups (docs/training-log.md run 9)."),
 ) -> None:
     """Train the EfficientNet-Lite0 part network on CCP's train split (BodyPix teacher for body parts).
 
@@ -52,12 +55,15 @@ def train_command(
                           "../shared/data/ccp was not found")
         raise typer.Exit(2)
     cfg = TrainConfig(data=str(root), out=str(out), seed=seed, threads=threads, mask_input=mask_input)
-    if crowd_crops:
+    if crowd_crops and close_ups:
+        err_console.print("[bold red]error[/] --crowd-crops and --close-ups are two different recipes: choose one")
+        raise typer.Exit(2)
+    if crowd_crops or close_ups:
         from dataclasses import asdict
 
         from ..train.data import Augment
 
-        cfg.augment = asdict(Augment.crowd_crops())
+        cfg.augment = asdict(Augment.crowd_crops() if crowd_crops else Augment.close_ups())
     if steps:
         cfg.steps = steps
     try:

@@ -1,0 +1,156 @@
+"""Where the default backend's crowd part accuracy is lost: the diagnostics behind docs/accuracy.md's
+"what limits them".
+
+Usage: .venv/bin/python bench/crowds_diag.py [--backend lite] [--targets train-out/targets-cihp-bag]
+                                             [--scales 1,2,3,4]
+
+Prints, for one backend configuration (``name:key=value``, as ``bench/crowds_val.py``):
+
+1. **Confusions on cihp_val** (``../shared/data/cihp_val``, validation only): each CIHP-20 class's IoU,
+   its annotated and predicted pixels, and where its annotated pixels went (the row of the confusion
+   matrix). Same numbers as ``humanparse eval --label-set cihp``.
+2. **Left/right swap oracle**: the CIHP-20 mIoU if each predicted person's left/right classes were
+   swapped whenever that matches the annotation better, i.e. the most a perfect "which way does this
+   person face" rule could add.
+3. **Resolution** (needs ``--targets``, the teacher targets ``make train`` builds): the 101 CCP
+   validation photos through the whole backend after shrinking them 1/s for each ``--scales`` s,
+   scored against the ``cihp-bag`` targets (CIHP-20 + bag mIoU, person IoU). Says how much of the gap
+   a crowd's small, blurred people explain on their own.
+4. **Class shares** (needs ``--targets``): each class's share of person pixels in the CCP train split
+   (the targets) and in cihp_val's annotation: the class prior the network learnt against the one it
+   meets.
+
+Reads only cihp_val and the CCP train/validation split (never the test split, multi_person or
+lip_samples). Takes ~1 min for 1-2 and ~1 min per scale on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from crowds_val import parse_config  # noqa: E402
+
+from humanparse.backends import get_backend  # noqa: E402
+from humanparse.eval.datasets import read_label_map  # noqa: E402
+from humanparse.eval.metrics import class_iou, person_iou  # noqa: E402
+from humanparse.io.image import load_image  # noqa: E402
+from humanparse.labels import IGNORE, get_label_set  # noqa: E402
+from humanparse.labels.flip import flip_lut  # noqa: E402
+from humanparse.paths import shared_data_dir  # noqa: E402
+from humanparse.train.data import split_of  # noqa: E402
+
+
+def confusion(gt: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    """``(k, k + 1)`` int64 counts, rows = annotation, columns = prediction, the last column (predictions
+    outside the label set, :mod:`humanparse.eval.metrics`' layout) empty; ``IGNORE`` pixels left out."""
+    v = gt != IGNORE
+    m = np.bincount(gt[v].astype(np.int64) * k + pred[v], minlength=k * k).reshape(k, k)
+    return np.pad(m, ((0, 0), (0, 1)))
+
+
+def cihp_val(backend, data: Path) -> None:
+    cihp = get_label_set("cihp")
+    k = len(cihp)
+    swap = flip_lut("cihp")
+    plain = np.zeros((k, k + 1), np.int64)
+    oracle = np.zeros((k, k + 1), np.int64)
+    swapped = persons = 0
+    for image in sorted((data / "cihp_val/images").glob("*.png")):
+        p = backend.predict(load_image(image)).to_label_set("cihp")
+        gt = read_label_map(data / "cihp_val/labels" / image.name, cihp)
+        plain += confusion(gt, p.labels, k)
+        best = p.labels.copy()
+        for pid in np.unique(p.instances)[1:]:
+            m = (p.instances == pid) & (gt != IGNORE)
+            persons += 1
+            if (gt[m] == swap[p.labels[m]]).sum() > (gt[m] == p.labels[m]).sum():
+                best[p.instances == pid] = swap[p.labels[p.instances == pid]]
+                swapped += 1
+        oracle += confusion(gt, best, k)
+    iou = 100 * class_iou(plain)
+    print(f"## cihp_val confusions: CIHP-20 mIoU {np.nanmean(iou):.1f}, person IoU {100 * person_iou(plain):.1f}\n")
+    print("| class | IoU | annotated px | predicted px | annotated pixels predicted as |")
+    print("|---|---|---|---|---|")
+    for c, name in enumerate(cihp.classes):
+        row = plain[c, :k]
+        top = ", ".join(f"{cihp.classes[j]} {100 * row[j] / max(row.sum(), 1):.0f} %" for j in np.argsort(-row)[:4])
+        print(f"| {name} | {iou[c]:.1f} | {row.sum()} | {plain[:, c].sum()} | {top} |")
+    print(f"\n## Left/right swap oracle: CIHP-20 mIoU {np.nanmean(iou):.2f} -> "
+          f"{100 * np.nanmean(class_iou(oracle)):.2f} ({swapped} of {persons} persons swapped)\n")
+
+
+def ccp_ids(split: str, targets: Path) -> list[str]:
+    return sorted(p.stem for p in targets.glob("*.png") if split_of(int(p.stem)) == split)
+
+
+def resolution(backend, data: Path, targets: Path, scales: list[float]) -> None:
+    k = len(get_label_set("cihp-bag"))
+    print("## CCP validation through the whole backend at reduced resolution (teacher targets, CIHP-20 + bag)\n")
+    print("| scale | mIoU | person IoU |")
+    print("|---|---|---|")
+    ids = ccp_ids("val", targets)
+    for s in scales:
+        m = np.zeros((k, k + 1), np.int64)
+        for i in ids:
+            im = Image.fromarray(load_image(data / "ccp/images" / f"{i}.jpg"))
+            w, h = im.size
+            small = im if s == 1 else im.resize((round(w / s), round(h / s)), Image.BILINEAR)
+            labels = backend.predict(np.asarray(small)).labels
+            labels = np.asarray(Image.fromarray(labels).resize((w, h), Image.NEAREST))
+            m += confusion(np.asarray(Image.open(targets / f"{i}.png")), labels, k)
+        print(f"| 1/{s:g} | {100 * np.nanmean(class_iou(m)):.1f} | {100 * person_iou(m):.1f} |", flush=True)
+    print()
+
+
+def class_shares(data: Path, targets: Path) -> None:
+    names = get_label_set("cihp-bag").classes
+    ccp = np.zeros(len(names))
+    for i in ccp_ids("train", targets):
+        t = np.asarray(Image.open(targets / f"{i}.png"))
+        ccp += np.bincount(t[t != IGNORE], minlength=len(names))[:len(names)]
+    val = np.zeros(len(names))
+    for f in sorted((data / "cihp_val/labels").glob("*.png")):
+        t = np.asarray(Image.open(f))
+        val += np.bincount(t[t != IGNORE], minlength=len(names))[:len(names)]
+    print("## Share of person pixels per class: CCP train targets against cihp_val annotation\n")
+    print("| class | CCP train % | cihp_val % | ratio |")
+    print("|---|---|---|---|")
+    for c in range(1, len(names)):
+        a, b = 100 * ccp[c] / ccp[1:].sum(), 100 * val[c] / val[1:].sum()
+        print(f"| {names[c]} | {a:.1f} | {b:.1f} | {a / b:.1f} |" if b else f"| {names[c]} | {a:.1f} | {b:.1f} | - |")
+    print()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", default="lite")
+    ap.add_argument("--targets", type=Path, help="teacher targets folder (train-out/targets-cihp-bag)")
+    ap.add_argument("--scales", default="1,2,3,4")
+    args = ap.parse_args()
+    data = shared_data_dir()
+    if data is None:
+        print("../shared/data not found: nothing to measure")
+        return 1
+    name, opts = parse_config(args.backend)
+    backend = get_backend(name, **opts)
+    cihp_val(backend, data)
+    if args.targets is None:
+        print("(--targets not given: resolution and class shares skipped)")
+    else:
+        resolution(backend, data, args.targets, [float(s) for s in args.scales.split(",")])
+        class_shares(data, args.targets)
+    backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
