@@ -2,7 +2,7 @@
 "what limits them".
 
 Usage: .venv/bin/python bench/crowds_diag.py [--backend lite] [--targets train-out/targets-cihp-bag]
-                                             [--scales 1,2,3,4]
+                                             [--scales 1,2,3,4] [--close-ups 1,0.3,0.2] [--only 1,2,3,4,5]
 
 Prints, for one backend configuration (``name:key=value``, as ``bench/crowds_val.py``):
 
@@ -19,9 +19,13 @@ Prints, for one backend configuration (``name:key=value``, as ``bench/crowds_val
 4. **Class shares** (needs ``--targets``): each class's share of person pixels in the CCP train split
    (the targets) and in cihp_val's annotation: the class prior the network learnt against the one it
    meets.
+5. **Close-ups** (needs ``--targets``; ``--close-ups 1,0.3,0.2``): the CCP validation photos cut below
+   the top fraction f of their person (the photo ends there: head-and-shoulders framings, as a webcam
+   or the people nearest the camera in a crowd), through the whole backend, per-class IoU of the
+   classes still present.
 
 Reads only cihp_val and the CCP train/validation split (never the test split, multi_person or
-lip_samples). Takes ~1 min for 1-2 and ~1 min per scale on 2 cores.
+lip_samples). Takes ~1 min for 1-2 and ~1 min per scale or fraction on 2 cores.
 """
 
 from __future__ import annotations
@@ -130,11 +134,34 @@ def class_shares(data: Path, targets: Path) -> None:
     print()
 
 
+def close_ups(backend, data: Path, targets: Path, fractions: list[float]) -> None:
+    names = get_label_set("cihp-bag").classes
+    k = len(names)
+    shown = ("face", "hair", "torso-skin", "upper-clothes", "coat", "left-arm", "right-arm")
+    print("## CCP validation cut below the top f of each person (teacher targets, CIHP-20 + bag)\n")
+    print("| f | mIoU of present classes | person IoU | " + " | ".join(shown) + " |")
+    print("|---" * (3 + len(shown)) + "|")
+    for f in fractions:
+        m = np.zeros((k, k + 1), np.int64)
+        for i in ccp_ids("val", targets):
+            target = np.asarray(Image.open(targets / f"{i}.png"))
+            rows = np.nonzero(((target != 0) & (target != IGNORE)).any(1))[0]
+            cut = int(rows[0] + f * (rows[-1] - rows[0])) + 1
+            image = np.ascontiguousarray(load_image(data / "ccp/images" / f"{i}.jpg")[:cut])
+            m += confusion(target[:cut], backend.predict(image).labels, k)
+        iou = 100 * class_iou(m)
+        cells = " | ".join(f"{iou[names.index(n)]:.0f}" for n in shown)
+        print(f"| {f:g} | {np.nanmean(iou):.1f} | {100 * person_iou(m):.1f} | {cells} |", flush=True)
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="lite")
     ap.add_argument("--targets", type=Path, help="teacher targets folder (train-out/targets-cihp-bag)")
     ap.add_argument("--scales", default="1,2,3,4")
+    ap.add_argument("--close-ups", default="1,0.6,0.4,0.3,0.2", help="fractions f of section 5")
+    ap.add_argument("--only", default="1,2,3,4,5", help="sections to run")
     args = ap.parse_args()
     data = shared_data_dir()
     if data is None:
@@ -142,12 +169,18 @@ def main() -> int:
         return 1
     name, opts = parse_config(args.backend)
     backend = get_backend(name, **opts)
-    cihp_val(backend, data)
+    only = set(args.only.split(","))
+    if only & {"1", "2"}:
+        cihp_val(backend, data)
     if args.targets is None:
-        print("(--targets not given: resolution and class shares skipped)")
+        print("(--targets not given: sections 3-5 skipped)")
     else:
-        resolution(backend, data, args.targets, [float(s) for s in args.scales.split(",")])
-        class_shares(data, args.targets)
+        if "3" in only:
+            resolution(backend, data, args.targets, [float(s) for s in args.scales.split(",")])
+        if "4" in only:
+            class_shares(data, args.targets)
+        if "5" in only:
+            close_ups(backend, data, args.targets, [float(f) for f in args.close_ups.split(",")])
     backend.close()
     return 0
 

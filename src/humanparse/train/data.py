@@ -108,7 +108,7 @@ class Augment:
         top 15-80 % of the person kept, not 35-80 %), the framing of webcams, live streams and the
         people nearest the camera in a crowd. Through today's network, CCP validation photos cut to the
         top 20 % of their person lose most of their garments (coat IoU 60 -> 18 %, upper-clothes 58 ->
-        40 %, person IoU 92 -> 79 %; ``bench/crowds_diag.py --close-ups``)."""
+        40 %, person IoU 92 -> 79 %; ``bench/crowds_diag.py --only 5``)."""
         return cls(truncate=0.35, truncate_keep=(0.15, 0.8))
 
 
