@@ -37,7 +37,8 @@ def train_command(
                                           "not the shipped recipe)."),
     close_ups: bool = typer.Option(False, "--close-ups",
                                    help="More people cut by a table or the frame, down to head-and-shoulders "
-                                        "close-ups (docs/training-log.md run 9)."),
+                                        "close-ups (an experiment, docs/training-log.md run 9: better on "
+                                        "webcam-like framings, not on real crowds; not the shipped recipe)."),
 ) -> None:
     """Train the EfficientNet-Lite0 part network on CCP's train split (BodyPix teacher for body parts).
 
