@@ -44,34 +44,26 @@ sys.path.insert(0, str(ROOT / "bench"))
 from crowds_val import parse_config  # noqa: E402
 
 from humanparse.backends import get_backend  # noqa: E402
+from humanparse.eval.confusion import ConfusionAccumulator  # noqa: E402
 from humanparse.eval.datasets import read_label_map  # noqa: E402
 from humanparse.eval.metrics import class_iou, person_iou  # noqa: E402
 from humanparse.io.image import load_image  # noqa: E402
 from humanparse.labels import IGNORE, get_label_set  # noqa: E402
 from humanparse.labels.flip import flip_lut  # noqa: E402
 from humanparse.paths import shared_data_dir  # noqa: E402
-from humanparse.train.data import split_of  # noqa: E402
-
-
-def confusion(gt: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
-    """``(k, k + 1)`` int64 counts, rows = annotation, columns = prediction, the last column (predictions
-    outside the label set, :mod:`humanparse.eval.metrics`' layout) empty; ``IGNORE`` pixels left out."""
-    v = gt != IGNORE
-    m = np.bincount(gt[v].astype(np.int64) * k + pred[v], minlength=k * k).reshape(k, k)
-    return np.pad(m, ((0, 0), (0, 1)))
+from humanparse.train.data import ccp_ids  # noqa: E402
 
 
 def cihp_val(backend, data: Path) -> None:
     cihp = get_label_set("cihp")
     k = len(cihp)
     swap = flip_lut("cihp")
-    plain = np.zeros((k, k + 1), np.int64)
-    oracle = np.zeros((k, k + 1), np.int64)
+    plain, oracle = ConfusionAccumulator(k), ConfusionAccumulator(k)
     swapped = persons = 0
     for image in sorted((data / "cihp_val/images").glob("*.png")):
         p = backend.predict(load_image(image)).to_label_set("cihp")
         gt = read_label_map(data / "cihp_val/labels" / image.name, cihp)
-        plain += confusion(gt, p.labels, k)
+        plain.update(gt, p.labels)
         best = p.labels.copy()
         for pid in np.unique(p.instances)[1:]:
             m = (p.instances == pid) & (gt != IGNORE)
@@ -79,7 +71,8 @@ def cihp_val(backend, data: Path) -> None:
             if (gt[m] == swap[p.labels[m]]).sum() > (gt[m] == p.labels[m]).sum():
                 best[p.instances == pid] = swap[p.labels[p.instances == pid]]
                 swapped += 1
-        oracle += confusion(gt, best, k)
+        oracle.update(gt, best)
+    plain, oracle = plain.matrix, oracle.matrix
     iou = 100 * class_iou(plain)
     print(f"## cihp_val confusions: CIHP-20 mIoU {np.nanmean(iou):.1f}, person IoU {100 * person_iou(plain):.1f}\n")
     print("| class | IoU | annotated px | predicted px | annotated pixels predicted as |")
@@ -92,25 +85,22 @@ def cihp_val(backend, data: Path) -> None:
           f"{100 * np.nanmean(class_iou(oracle)):.2f} ({swapped} of {persons} persons swapped)\n")
 
 
-def ccp_ids(split: str, targets: Path) -> list[str]:
-    return sorted(p.stem for p in targets.glob("*.png") if split_of(int(p.stem)) == split)
-
-
 def resolution(backend, data: Path, targets: Path, scales: list[float]) -> None:
     k = len(get_label_set("cihp-bag"))
     print("## CCP validation through the whole backend at reduced resolution (teacher targets, CIHP-20 + bag)\n")
     print("| scale | mIoU | person IoU |")
     print("|---|---|---|")
-    ids = ccp_ids("val", targets)
+    ids = ccp_ids(data / "ccp", "val")
     for s in scales:
-        m = np.zeros((k, k + 1), np.int64)
+        acc = ConfusionAccumulator(k)
         for i in ids:
             im = Image.fromarray(load_image(data / "ccp/images" / f"{i}.jpg"))
             w, h = im.size
             small = im if s == 1 else im.resize((round(w / s), round(h / s)), Image.BILINEAR)
             labels = backend.predict(np.asarray(small)).labels
             labels = np.asarray(Image.fromarray(labels).resize((w, h), Image.NEAREST))
-            m += confusion(np.asarray(Image.open(targets / f"{i}.png")), labels, k)
+            acc.update(np.asarray(Image.open(targets / f"{i}.png")), labels)
+        m = acc.matrix
         print(f"| 1/{s:g} | {100 * np.nanmean(class_iou(m)):.1f} | {100 * person_iou(m):.1f} |", flush=True)
     print()
 
@@ -118,7 +108,7 @@ def resolution(backend, data: Path, targets: Path, scales: list[float]) -> None:
 def class_shares(data: Path, targets: Path) -> None:
     names = get_label_set("cihp-bag").classes
     ccp = np.zeros(len(names))
-    for i in ccp_ids("train", targets):
+    for i in ccp_ids(data / "ccp", "train"):
         t = np.asarray(Image.open(targets / f"{i}.png"))
         ccp += np.bincount(t[t != IGNORE], minlength=len(names))[:len(names)]
     val = np.zeros(len(names))
@@ -142,13 +132,14 @@ def close_ups(backend, data: Path, targets: Path, fractions: list[float]) -> Non
     print("| f | mIoU of present classes | person IoU | " + " | ".join(shown) + " |")
     print("|---" * (3 + len(shown)) + "|")
     for f in fractions:
-        m = np.zeros((k, k + 1), np.int64)
-        for i in ccp_ids("val", targets):
+        acc = ConfusionAccumulator(k)
+        for i in ccp_ids(data / "ccp", "val"):
             target = np.asarray(Image.open(targets / f"{i}.png"))
             rows = np.nonzero(((target != 0) & (target != IGNORE)).any(1))[0]
             cut = int(rows[0] + f * (rows[-1] - rows[0])) + 1
             image = np.ascontiguousarray(load_image(data / "ccp/images" / f"{i}.jpg")[:cut])
-            m += confusion(target[:cut], backend.predict(image).labels, k)
+            acc.update(target[:cut], backend.predict(image).labels)
+        m = acc.matrix
         iou = 100 * class_iou(m)
         cells = " | ".join(f"{iou[names.index(n)]:.0f}" for n in shown)
         print(f"| {f:g} | {np.nanmean(iou):.1f} | {100 * person_iou(m):.1f} | {cells} |", flush=True)

@@ -102,9 +102,10 @@ rather than being given the horse."""
 
 
 def _pose_in_crop(detector: Detector, work: np.ndarray, box: tuple[float, float, float, float],
-                  crop: tuple[int, int, int, int]) -> PosePerson | None:
+                  crop: tuple[int, int, int, int], min_inside: float = 0.0) -> PosePerson | None:
     """The pose of ``work[crop]`` whose mask lies most inside ``box`` (photo pixels, mask over the whole
-    photo), or None when the landmarker finds nobody there or the crop is under 8 px."""
+    photo), or None when the landmarker finds nobody there, the crop is under 8 px, or less than
+    ``min_inside`` of that pose's mask (> 0.5) lies inside ``box``."""
     x1, y1, x2, y2 = crop
     if x2 - x1 < 8 or y2 - y1 < 8:
         return None
@@ -115,11 +116,18 @@ def _pose_in_crop(detector: Detector, work: np.ndarray, box: tuple[float, float,
     ix1, iy1 = int(bx1) - x1, int(by1) - y1
     ix2, iy2 = int(np.ceil(bx2)) - x1, int(np.ceil(by2)) - y1
 
-    def inside(p: PosePerson) -> float:
+    def share_and_area(p: PosePerson) -> tuple[float, float]:
         m = p.mask > 0.5
-        return float(m[max(iy1, 0):iy2, max(ix1, 0):ix2].sum()) / max(float(m.sum()), 1.0) * float(m.sum()) ** 0.5
+        area = float(m.sum())
+        return float(m[max(iy1, 0):iy2, max(ix1, 0):ix2].sum()) / max(area, 1.0), area
+
+    def inside(p: PosePerson) -> float:
+        share, area = share_and_area(p)
+        return share * area ** 0.5
 
     best = max(found, key=inside)
+    if share_and_area(best)[0] < min_inside:
+        return None
     best.landmarks[:, 0] += x1
     best.landmarks[:, 1] += y1
     full = np.zeros(work.shape[:2], np.float32)
@@ -152,11 +160,6 @@ def poses_in_boxes(detector: Detector, work: np.ndarray, boxes: list[tuple[float
         for wider in retry_contexts:
             if pose is not None:
                 break
-            pose = _pose_in_crop(detector, work, box, enlarged_box(box, wider, hw))
-            if pose is not None:
-                m = pose.mask > 0.5
-                x1, y1, x2, y2 = enlarged_box(box, 1.0, hw)
-                if m[y1:y2, x1:x2].sum() < RETRY_INSIDE * max(int(m.sum()), 1):
-                    pose = None
+            pose = _pose_in_crop(detector, work, box, enlarged_box(box, wider, hw), min_inside=RETRY_INSIDE)
         out.append(pose)
     return out
